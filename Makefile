@@ -1,0 +1,33 @@
+# unetd developer entry points. `make deps` once (as root), then `make test` / `make build` / `make bench`.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-dev pkg-config
+# OpenBLAS' auto-detected Cooperlake kernels are slower than Haswell's on Zen 4 for every conv shape
+# measured here (see BENCHMARKS.md); the library reads this when it loads.
+export OPENBLAS_CORETYPE ?= Haswell
+BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
+
+.PHONY: deps build release test bench clean
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	.build/release/unet bench --model $(BENCH_MODEL) --tile 256 --threads 2
+
+clean:
+	rm -rf .build

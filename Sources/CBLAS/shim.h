@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface plus its threading controls. Imported only by UNetEngine.
+#include <cblas.h>

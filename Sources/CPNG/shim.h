@@ -1,0 +1,2 @@
+// libpng. Imported only by SlideIO.
+#include <png.h>

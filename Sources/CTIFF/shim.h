@@ -1,0 +1,2 @@
+// libtiff. Imported only by SlideIO.
+#include <tiffio.h>

@@ -1,0 +1,105 @@
+import UNetCore
+
+/// A stride-1 convolution with "same" zero padding (3×3 pad 1 or 1×1), NCHW, batch 1, as an
+/// im2col + GEMM over bands of output rows so the column buffer stays bounded whatever the tile size.
+///
+/// Weights are `[out, in·k·k]` row-major, exactly PyTorch's `[out, in, k, k]` flattened.
+struct Conv2D: Sendable {
+    let inputChannels: Int
+    let outputChannels: Int
+    let kernelSize: Int
+    var weight: [Float]
+    var bias: [Float]
+
+    init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.shape.count == 4 && weight.shape[2] == weight.shape[3] && weight.shape[2] % 2 == 1)
+        outputChannels = weight.shape[0]
+        inputChannels = weight.shape[1]
+        kernelSize = weight.shape[2]
+        self.weight = weight.scalars
+        self.bias = bias?.scalars ?? [Float](repeating: 0, count: outputChannels)
+    }
+
+    /// Rows of the im2col matrix (the GEMM's inner dimension).
+    var columnRows: Int { inputChannels * kernelSize * kernelSize }
+
+    /// This convolution followed by an eval-mode BatchNorm, as one convolution:
+    /// `w' = w·γ/√(σ²+ε)`, `b' = (b − μ)·γ/√(σ²+ε) + β`, computed in double precision.
+    func folding(_ norm: BatchNorm2D) -> Conv2D {
+        var folded = self
+        let perChannel = columnRows
+        for channel in 0..<outputChannels {
+            let scale = Double(norm.weight[channel]) / (Double(norm.runningVariance[channel]) + Double(norm.epsilon)).squareRoot()
+            for i in 0..<perChannel { folded.weight[channel * perChannel + i] = Float(Double(weight[channel * perChannel + i]) * scale) }
+            folded.bias[channel] = Float((Double(bias[channel]) - Double(norm.runningMean[channel])) * scale + Double(norm.bias[channel]))
+        }
+        return folded
+    }
+
+    /// `output[out, H, W] = act(conv(input[in, H, W]) + bias)`; `scratch` bounds the im2col band.
+    func forward(input: UnsafePointer<Float>, height: Int, width: Int,
+                 output: UnsafeMutablePointer<Float>, relu: Bool, scratch: UnsafeMutableBufferPointer<Float>) {
+        let plane = height * width
+        if kernelSize == 1 {
+            weight.withUnsafeBufferPointer { w in
+                BLAS.gemm(m: outputChannels, n: plane, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
+                          b: input, ldb: plane, c: output, ldc: plane)
+            }
+            addBias(output: output, plane: plane, start: 0, count: plane, relu: relu)
+            return
+        }
+        let bandRows = max(1, min(height, scratch.count / (columnRows * width)))
+        precondition(bandRows * width * columnRows <= scratch.count, "im2col scratch too small for one row")
+        var firstRow = 0
+        while firstRow < height {
+            let rows = min(bandRows, height - firstRow)
+            let pixels = rows * width
+            im2col(input: input, height: height, width: width, firstRow: firstRow, rows: rows, columns: scratch.baseAddress!)
+            weight.withUnsafeBufferPointer { w in
+                BLAS.gemm(m: outputChannels, n: pixels, k: columnRows, a: w.baseAddress!, lda: columnRows,
+                          b: scratch.baseAddress!, ldb: pixels, c: output + firstRow * width, ldc: plane)
+            }
+            addBias(output: output, plane: plane, start: firstRow * width, count: pixels, relu: relu)
+            firstRow += rows
+        }
+    }
+
+    /// Fills `columns[(c·k + ky)·k + kx, r·W + x] = input[c, firstRow + r + ky − pad, x + kx − pad]` (zero outside).
+    private func im2col(input: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int,
+                        columns: UnsafeMutablePointer<Float>) {
+        let k = kernelSize, pad = kernelSize / 2, pixels = rows * width
+        for channel in 0..<inputChannels {
+            let source = input + channel * height * width
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let destination = columns + ((channel * k + ky) * k + kx) * pixels
+                    let dx = kx - pad
+                    let validStart = max(0, -dx), validEnd = min(width, width - dx)
+                    for r in 0..<rows {
+                        let row = destination + r * width
+                        let sourceY = firstRow + r + ky - pad
+                        guard sourceY >= 0 && sourceY < height else {
+                            row.update(repeating: 0, count: width)
+                            continue
+                        }
+                        if validStart > 0 { row.update(repeating: 0, count: validStart) }
+                        (row + validStart).update(from: source + sourceY * width + validStart + dx, count: validEnd - validStart)
+                        if validEnd < width { (row + validEnd).update(repeating: 0, count: width - validEnd) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func addBias(output: UnsafeMutablePointer<Float>, plane: Int, start: Int, count: Int, relu: Bool) {
+        for channel in 0..<outputChannels {
+            let values = output + channel * plane + start
+            let b = bias[channel]
+            if relu {
+                for i in 0..<count { values[i] = max(values[i] + b, 0) }
+            } else {
+                for i in 0..<count { values[i] += b }
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// Where a decoder writes its upsampled map: a `height × width` plane stack, with the upsampled
+/// image placed at (`top`, `left`) the way `F.pad(x, [dx//2, dx-dx//2, dy//2, dy-dy//2])` places it.
+/// Offsets may be negative (F.pad with negative pads crops).
+struct PaddedPlacement {
+    let height: Int, width: Int
+    let top: Int, left: Int
+
+    /// Placement of a `sourceHeight × sourceWidth` map into a skip of `height × width`.
+    init(source sourceHeight: Int, _ sourceWidth: Int, into height: Int, _ width: Int) {
+        self.height = height
+        self.width = width
+        top = Self.floorHalf(height - sourceHeight)
+        left = Self.floorHalf(width - sourceWidth)
+    }
+
+    /// Python's `d // 2` (floor division, also for negative d).
+    private static func floorHalf(_ d: Int) -> Int { d >= 0 ? d / 2 : -((-d + 1) / 2) }
+
+    /// Whether some destination pixels receive no source pixel and must be zeroed.
+    func needsZeroFill(sourceHeight: Int, sourceWidth: Int) -> Bool {
+        top > 0 || left > 0 || top + sourceHeight < height || left + sourceWidth < width
+    }
+}
+
+/// 2×2 max pooling with stride 2 (odd trailing rows and columns dropped, as PyTorch floors).
+enum MaxPool2x2 {
+    static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                        output: UnsafeMutablePointer<Float>) {
+        let outHeight = height / 2, outWidth = width / 2
+        for c in 0..<channels {
+            let source = input + c * height * width, destination = output + c * outHeight * outWidth
+            for y in 0..<outHeight {
+                let top = source + 2 * y * width, bottom = top + width, out = destination + y * outWidth
+                for x in 0..<outWidth {
+                    out[x] = max(max(top[2 * x], top[2 * x + 1]), max(bottom[2 * x], bottom[2 * x + 1]))
+                }
+            }
+        }
+    }
+}
+
+/// `nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)`, written straight into a padded
+/// placement. Index and weight arithmetic follows ATen's CPU kernel (float source coordinates).
+enum BilinearUpsample2x {
+    static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                        output: UnsafeMutablePointer<Float>, placement: PaddedPlacement) {
+        let outHeight = 2 * height, outWidth = 2 * width
+        let rows = interpolation(input: height, output: outHeight)
+        let columns = interpolation(input: width, output: outWidth)
+        let plane = placement.height * placement.width
+        if placement.needsZeroFill(sourceHeight: outHeight, sourceWidth: outWidth) {
+            output.update(repeating: 0, count: channels * plane)
+        }
+        let yRange = max(0, -placement.top)..<min(outHeight, placement.height - placement.top)
+        let xRange = max(0, -placement.left)..<min(outWidth, placement.width - placement.left)
+        for c in 0..<channels {
+            let source = input + c * height * width
+            let destination = output + c * plane
+            for y in yRange {
+                let (y0, y1, wy0, wy1) = rows[y]
+                let row0 = source + y0 * width, row1 = source + y1 * width
+                let out = destination + (y + placement.top) * placement.width + placement.left
+                for x in xRange {
+                    let (x0, x1, wx0, wx1) = columns[x]
+                    out[x] = wy0 * (wx0 * row0[x0] + wx1 * row0[x1]) + wy1 * (wx0 * row1[x0] + wx1 * row1[x1])
+                }
+            }
+        }
+    }
+
+    /// For each output index: the two source indices and their weights.
+    static func interpolation(input: Int, output: Int) -> [(Int, Int, Float, Float)] {
+        let scale: Float = output > 1 ? Float(input - 1) / Float(output - 1) : 0
+        return (0..<output).map { index in
+            let real = scale * Float(index)
+            let lower = min(Int(real), input - 1)
+            let upper = lower + (lower < input - 1 ? 1 : 0)
+            let upperWeight = min(max(real - Float(lower), 0), 1)
+            return (lower, upper, 1 - upperWeight, upperWeight)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// What `unet inspect` reports about a model, as text or JSON.
+public struct ModelSummary: Codable, Sendable {
+    public var path: String
+    public var format: String
+    public var sha256: String
+    public var parameterCount: Int
+    public var metadata: ModelMetadata
+
+    public init(_ file: ModelFile) {
+        path = file.path
+        format = file.format.rawValue
+        sha256 = file.sha256
+        parameterCount = file.metadata.architecture.parameterCount
+        metadata = file.metadata
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, format, sha256, parameterCount = "parameter_count", metadata
+    }
+
+    public var text: String {
+        let p = metadata.preprocessing
+        var lines = [
+            "model:          \(path) (\(format))",
+            "sha256:         \(sha256)",
+            "architecture:   \(metadata.architecture)",
+            "parameters:     \(parameterCount)",
+            "preprocessing:  \(p.channelOrder.rawValue), scale \(p.scale)"
+                + (p.mean.map { ", mean \($0)" } ?? "") + (p.std.map { ", std \($0)" } ?? ""),
+            "threshold:      \(metadata.threshold)",
+            "input scale:    \(metadata.inputScale)",
+        ]
+        let source = metadata.provenance
+        if let file = source.sourceFile { lines.append("source:         \(file) (sha256 \(source.sourceSHA256 ?? "?"))") }
+        if let epoch = source.epoch { lines.append("epoch:          \(epoch)") }
+        for (name, value) in source.metrics.sorted(by: { $0.key < $1.key }) {
+            lines.append("\((name + ":").padding(toLength: 16, withPad: " ", startingAt: 0))\(value)")
+        }
+        if let note = source.note { lines.append("note:           \(note)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import UNetCore
+
+/// Runs a `UNet` on single images, reusing one set of activation buffers per input size, so that
+/// after the first tile of a given size no memory is allocated. Not thread-safe: one runner per worker.
+public final class UNetRunner {
+    public let network: UNet
+    private var workspace: Workspace?
+
+    /// Upper bound on the im2col band buffer, in floats (32 MiB): large enough for efficient GEMMs,
+    /// small enough that a 512² width-64 tile stays far below the memory budget.
+    static let columnBudget = 8 << 20
+
+    public init(network: UNet) { self.network = network }
+
+    /// Logits `[classes, height, width]` for an input `[inputChannels, height, width]` (NCHW, batch 1).
+    public func logits(input: UnsafePointer<Float>, height: Int, width: Int, into logits: UnsafeMutablePointer<Float>) {
+        precondition(height >= UNet.minimumInputSide && width >= UNet.minimumInputSide,
+                     "input \(width)×\(height) is smaller than \(UNet.minimumInputSide)×\(UNet.minimumInputSide)")
+        if workspace?.height != height || workspace?.width != width {
+            workspace = nil  // release the previous size first so peak memory holds only one workspace
+            workspace = Workspace(network: network, height: height, width: width, columnBudget: Self.columnBudget)
+        }
+        workspace!.run(network, input: input, logits: logits)
+    }
+
+    /// Logits for a `[1, C, H, W]` or `[C, H, W]` tensor, as `[1, classes, H, W]`.
+    public func logits(_ input: Tensor) throws(CheckpointProblem) -> Tensor {
+        let dims = Array(input.shape.suffix(3))
+        guard input.shape.count >= 3, input.shape.dropLast(3).allSatisfy({ $0 == 1 }),
+              dims[0] == network.architecture.inputChannels else {
+            throw CheckpointProblem("input of shape \(input.shape) does not fit a network with \(network.architecture.inputChannels) input channels")
+        }
+        guard dims[1] >= UNet.minimumInputSide, dims[2] >= UNet.minimumInputSide else {
+            throw CheckpointProblem("input \(dims[2])×\(dims[1]) is smaller than \(UNet.minimumInputSide)×\(UNet.minimumInputSide)")
+        }
+        var output = Tensor(zeros: [1, network.architecture.classes, dims[1], dims[2]])
+        input.scalars.withUnsafeBufferPointer { source in
+            output.scalars.withUnsafeMutableBufferPointer { destination in
+                logits(input: source.baseAddress!, height: dims[1], width: dims[2], into: destination.baseAddress!)
+            }
+        }
+        return output
+    }
+
+    /// Foreground probability `[1, 1, H, W]`: sigmoid of one logit, or softmax class 1 of several.
+    public func probability(_ input: Tensor) throws(CheckpointProblem) -> Tensor {
+        let logits = try logits(input)
+        let plane = logits.shape[2] * logits.shape[3]
+        var probability = Tensor(zeros: [1, 1, logits.shape[2], logits.shape[3]])
+        logits.scalars.withUnsafeBufferPointer { source in
+            probability.scalars.withUnsafeMutableBufferPointer { destination in
+                ForegroundProbability.compute(logits: source.baseAddress!, classes: network.architecture.classes,
+                                              plane: plane, into: destination.baseAddress!)
+            }
+        }
+        return probability
+    }
+}
+
+/// Turns per-class logits into the probability of the foreground class.
+public enum ForegroundProbability {
+    /// One class: sigmoid. Several: softmax, class 1.
+    public static func compute(logits: UnsafePointer<Float>, classes: Int, plane: Int, into probability: UnsafeMutablePointer<Float>) {
+        if classes == 1 {
+            for i in 0..<plane { probability[i] = 1 / (1 + exp(-logits[i])) }
+            return
+        }
+        for i in 0..<plane {
+            var largest = -Float.infinity
+            for c in 0..<classes { largest = max(largest, logits[c * plane + i]) }
+            var sum: Float = 0
+            for c in 0..<classes { sum += exp(logits[c * plane + i] - largest) }
+            probability[i] = exp(logits[plane + i] - largest) / sum
+        }
+    }
+}

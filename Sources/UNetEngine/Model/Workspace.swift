@@ -1,0 +1,94 @@
+/// Every activation buffer one forward pass at a given input size needs, allocated once.
+///
+/// The encoder writes each skip connection straight into the first channels of the buffer its decoder
+/// stage concatenates into, and the upsampler writes into the remaining channels, so `torch.cat`
+/// costs no copy.
+final class Workspace {
+    let height: Int, width: Int
+    /// (height, width) at levels 0...4 (input resolution down to the bottleneck).
+    private let sizes: [(height: Int, width: Int)]
+    private let concatenated: [UnsafeMutableBufferPointer<Float>]   // levels 0...3
+    private let decoded: [UnsafeMutableBufferPointer<Float>]        // levels 0...3
+    private let bottleneck: UnsafeMutableBufferPointer<Float>
+    private let pooled: UnsafeMutableBufferPointer<Float>
+    private let middle: UnsafeMutableBufferPointer<Float>
+    private let upsampleScratch: UnsafeMutableBufferPointer<Float>
+    private let columns: UnsafeMutableBufferPointer<Float>
+
+    init(network: UNet, height: Int, width: Int, columnBudget: Int) {
+        self.height = height
+        self.width = width
+        let architecture = network.architecture
+        var sizes = [(height, width)]
+        for _ in 0..<UNetArchitecture.depth { sizes.append((sizes.last!.0 / 2, sizes.last!.1 / 2)) }
+        self.sizes = sizes
+        func plane(_ level: Int) -> Int { sizes[level].0 * sizes[level].1 }
+        func allocate(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        let encoderShapes = architecture.encoderBlocks, decoderShapes = architecture.decoderBlocks
+        // Decoder stage i works at level 3 - i.
+        concatenated = (0..<4).map { level in allocate(decoderShapes[3 - level].conv.input * plane(level)) }
+        decoded = (0..<4).map { level in allocate(decoderShapes[3 - level].conv.output * plane(level)) }
+        bottleneck = allocate(encoderShapes[4].output * plane(4))
+        pooled = allocate((1...4).map { encoderShapes[$0].input * plane($0) }.max()!)
+        let middles = encoderShapes.enumerated().map { $1.middle * plane($0) }
+            + decoderShapes.enumerated().map { $1.conv.middle * plane(3 - $0) }
+        middle = allocate(middles.max()!)
+        let upsampleNeeds = network.decoder.enumerated().map { stage, layer -> Int in
+            guard case .transposed(let up) = layer.upsampler else { return 0 }
+            return up.scratchCount(height: sizes[4 - stage].0, width: sizes[4 - stage].1)
+        }
+        upsampleScratch = allocate(upsampleNeeds.max()!)
+        // im2col: whole levels when they fit the budget, else bands of rows (at least one row).
+        let convs = network.encoder.enumerated().flatMap { level, block in [(block.first, level), (block.second, level)] }
+            + network.decoder.enumerated().flatMap { stage, layer in [(layer.conv.first, 3 - stage), (layer.conv.second, 3 - stage)] }
+        let fullNeed = convs.map { $0.0.columnRows * plane($0.1) }.max()!
+        let rowNeed = convs.map { $0.0.columnRows * sizes[$0.1].1 }.max()!
+        columns = allocate(max(min(fullNeed, columnBudget), rowNeed))
+    }
+
+    deinit {
+        for buffer in concatenated + decoded + [bottleneck, pooled, middle, upsampleScratch, columns] { buffer.deallocate() }
+    }
+
+    func run(_ network: UNet, input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>) {
+        let middle = self.middle.baseAddress!
+        // Encoder: level 0 from the input, then pool → DoubleConv into the next skip.
+        network.encoder[0].forward(input: input, height: height, width: width, output: concatenated[0].baseAddress!,
+                                   middle: middle, scratch: columns)
+        for level in 1...4 {
+            let previous = sizes[level - 1]
+            MaxPool2x2.forward(input: concatenated[level - 1].baseAddress!, channels: network.encoder[level - 1].second.outputChannels,
+                               height: previous.height, width: previous.width, output: pooled.baseAddress!)
+            let destination = level == 4 ? bottleneck.baseAddress! : concatenated[level].baseAddress!
+            network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
+                                           output: destination, middle: middle, scratch: columns)
+        }
+        // Decoder: upsample the level below into the concat buffer after the skip, then DoubleConv.
+        var below = UnsafePointer(bottleneck.baseAddress!)
+        var belowChannels = network.encoder[4].second.outputChannels
+        for (stage, layer) in network.decoder.enumerated() {
+            let level = 3 - stage
+            let source = sizes[level + 1], target = sizes[level]
+            let skipChannels = network.encoder[level].second.outputChannels
+            let destination = concatenated[level].baseAddress! + skipChannels * target.height * target.width
+            let placement = PaddedPlacement(source: 2 * source.height, 2 * source.width, into: target.height, target.width)
+            switch layer.upsampler {
+            case .bilinear:
+                BilinearUpsample2x.forward(input: below, channels: belowChannels, height: source.height, width: source.width,
+                                           output: destination, placement: placement)
+            case .transposed(let up):
+                up.forward(input: below, height: source.height, width: source.width, output: destination,
+                           placement: placement, scratch: upsampleScratch.baseAddress!)
+            }
+            layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
+                               output: decoded[level].baseAddress!, middle: middle, scratch: columns)
+            below = UnsafePointer(decoded[level].baseAddress!)
+            belowChannels = layer.conv.second.outputChannels
+        }
+        network.outputConv.forward(input: below, height: height, width: width, output: logits, relu: false, scratch: columns)
+    }
+}

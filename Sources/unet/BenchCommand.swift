@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import UNetEngine
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Time inference on one square tile: warm-up, then the median of several runs.")
+
+    @Option(help: "Model file (.pth or .safetensors).") var model: String
+    @Option(help: "Tile side in pixels (at least 16).") var tile = 256
+    @Option(help: "Threads for the matrix products.") var threads = 2
+    @Option(help: "Measured runs (at least 5).") var runs = 7
+    @Option(help: "Warm-up runs.") var warmup = 2
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard tile >= 16 else { throw ValidationError("--tile must be at least 16") }
+        guard runs >= 5 else { throw ValidationError("--runs must be at least 5") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let file = try ModelFile.load(path: model)
+            let result = try InferenceBenchmark(tile: tile, threads: threads, warmupRuns: warmup, measuredRuns: runs).run(file)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                print(String(format: "%@: %d² tile, %d threads: median %.1f ms, %.3f MP/s, peak RSS %.0f MiB",
+                             result.architecture.description, tile, threads, result.medianSeconds * 1000,
+                             result.megapixelsPerSecond, Double(result.peakResidentBytes) / 1048576))
+                print("BLAS: \(result.blas)")
+            }
+        }
+    }
+}
