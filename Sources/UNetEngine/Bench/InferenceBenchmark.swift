@@ -37,8 +37,7 @@ public struct InferenceBenchmark: Sendable {
 
     public func run(_ model: ModelFile) throws(CheckpointProblem) -> Result {
         let network = try model.network()
-        BLAS.threads = threads
-        let runner = UNetRunner(network: network)
+        let runner = UNetRunner(network: network, threads: threads)
         let channels = network.architecture.inputChannels
         // A fixed, image-like input: smooth gradients plus a little texture.
         var input = [Float](repeating: 0, count: channels * tile * tile)

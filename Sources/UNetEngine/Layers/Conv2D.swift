@@ -36,31 +36,33 @@ struct Conv2D: Sendable {
         return folded
     }
 
-    /// `output[out, H, W] = act(conv(input[in, H, W]) + bias)`; `scratch` bounds the im2col band.
-    func forward(input: UnsafePointer<Float>, height: Int, width: Int,
-                 output: UnsafeMutablePointer<Float>, relu: Bool, scratch: UnsafeMutableBufferPointer<Float>) {
+    /// `output[out, H, W] = act(conv(input[in, H, W]) + bias)`. Output rows are cut into bands whose
+    /// im2col block fits `columnsPerWorker` (sized for the L2 cache); bands run on `parallel`'s workers,
+    /// worker `i` using `scratch[i·columnsPerWorker ..< (i+1)·columnsPerWorker]`.
+    func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
+                 scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int, parallel: ParallelBands) {
         let plane = height * width
         if kernelSize == 1 {
-            weight.withUnsafeBufferPointer { w in
-                BLAS.gemm(m: outputChannels, n: plane, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
-                          b: input, ldb: plane, c: output, ldc: plane)
+            parallel.split(count: plane) { _, pixels in
+                weight.withUnsafeBufferPointer { w in
+                    BLAS.gemm(m: outputChannels, n: pixels.count, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
+                              b: input + pixels.lowerBound, ldb: plane, c: output + pixels.lowerBound, ldc: plane)
+                }
+                addBias(output: output, plane: plane, start: pixels.lowerBound, count: pixels.count, relu: relu)
             }
-            addBias(output: output, plane: plane, start: 0, count: plane, relu: relu)
             return
         }
-        let bandRows = max(1, min(height, scratch.count / (columnRows * width)))
-        precondition(bandRows * width * columnRows <= scratch.count, "im2col scratch too small for one row")
-        var firstRow = 0
-        while firstRow < height {
-            let rows = min(bandRows, height - firstRow)
-            let pixels = rows * width
-            im2col(input: input, height: height, width: width, firstRow: firstRow, rows: rows, columns: scratch.baseAddress!)
+        let bandRows = max(1, min(height, columnsPerWorker / (columnRows * width)))
+        precondition(bandRows * width * columnRows <= columnsPerWorker, "im2col scratch too small for one row")
+        parallel.forEach(count: height, chunk: bandRows) { worker, rows in
+            let columns = scratch + worker * columnsPerWorker
+            let pixels = rows.count * width
+            im2col(input: input, height: height, width: width, firstRow: rows.lowerBound, rows: rows.count, columns: columns)
             weight.withUnsafeBufferPointer { w in
                 BLAS.gemm(m: outputChannels, n: pixels, k: columnRows, a: w.baseAddress!, lda: columnRows,
-                          b: scratch.baseAddress!, ldb: pixels, c: output + firstRow * width, ldc: plane)
+                          b: columns, ldb: pixels, c: output + rows.lowerBound * width, ldc: plane)
             }
-            addBias(output: output, plane: plane, start: firstRow * width, count: pixels, relu: relu)
-            firstRow += rows
+            addBias(output: output, plane: plane, start: rows.lowerBound * width, count: pixels, relu: relu)
         }
     }
 

@@ -17,8 +17,11 @@ struct DoubleConv: Sendable {
     }
 
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
-                 middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutableBufferPointer<Float>) {
-        first.forward(input: input, height: height, width: width, output: middle, relu: true, scratch: scratch)
-        second.forward(input: middle, height: height, width: width, output: output, relu: true, scratch: scratch)
+                 middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
+                 parallel: ParallelBands) {
+        first.forward(input: input, height: height, width: width, output: middle, relu: true,
+                      scratch: scratch, columnsPerWorker: columnsPerWorker, parallel: parallel)
+        second.forward(input: middle, height: height, width: width, output: output, relu: true,
+                       scratch: scratch, columnsPerWorker: columnsPerWorker, parallel: parallel)
     }
 }

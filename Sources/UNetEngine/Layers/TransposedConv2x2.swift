@@ -26,11 +26,14 @@ struct TransposedConv2x2: Sendable {
     func scratchCount(height: Int, width: Int) -> Int { outputChannels * 4 * height * width }
 
     func forward(input: UnsafePointer<Float>, height: Int, width: Int,
-                 output: UnsafeMutablePointer<Float>, placement: PaddedPlacement, scratch: UnsafeMutablePointer<Float>) {
+                 output: UnsafeMutablePointer<Float>, placement: PaddedPlacement, scratch: UnsafeMutablePointer<Float>,
+                 parallel: ParallelBands) {
         let pixels = height * width
-        weightRows.withUnsafeBufferPointer { w in
-            BLAS.gemm(m: outputChannels * 4, n: pixels, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
-                      b: input, ldb: pixels, c: scratch, ldc: pixels)
+        parallel.split(count: pixels) { _, columns in
+            weightRows.withUnsafeBufferPointer { w in
+                BLAS.gemm(m: outputChannels * 4, n: columns.count, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
+                          b: input + columns.lowerBound, ldb: pixels, c: scratch + columns.lowerBound, ldc: pixels)
+            }
         }
         let plane = placement.height * placement.width
         if placement.needsZeroFill(sourceHeight: 2 * height, sourceWidth: 2 * width) {

@@ -7,11 +7,17 @@ public final class UNetRunner {
     public let network: UNet
     private var workspace: Workspace?
 
-    /// Upper bound on the im2col band buffer, in floats (32 MiB): large enough for efficient GEMMs,
-    /// small enough that a 512² width-64 tile stays far below the memory budget.
-    static let columnBudget = 8 << 20
+    private let parallel: ParallelBands
 
-    public init(network: UNet) { self.network = network }
+    /// im2col band per worker, in floats (512 KiB): the band and its packed copy stay in a 1 MiB L2.
+    static let columnBudget = 128 << 10
+
+    /// A runner using `threads` workers; each calls OpenBLAS single-threaded on its own band.
+    public init(network: UNet, threads: Int = 1) {
+        self.network = network
+        parallel = ParallelBands(workers: max(1, threads))
+        BLAS.threads = 1
+    }
 
     /// Logits `[classes, height, width]` for an input `[inputChannels, height, width]` (NCHW, batch 1).
     public func logits(input: UnsafePointer<Float>, height: Int, width: Int, into logits: UnsafeMutablePointer<Float>) {
@@ -19,7 +25,7 @@ public final class UNetRunner {
                      "input \(width)×\(height) is smaller than \(UNet.minimumInputSide)×\(UNet.minimumInputSide)")
         if workspace?.height != height || workspace?.width != width {
             workspace = nil  // release the previous size first so peak memory holds only one workspace
-            workspace = Workspace(network: network, height: height, width: width, columnBudget: Self.columnBudget)
+            workspace = Workspace(network: network, height: height, width: width, columnBudget: Self.columnBudget, parallel: parallel)
         }
         workspace!.run(network, input: input, logits: logits)
     }

@@ -14,8 +14,11 @@ final class Workspace {
     private let middle: UnsafeMutableBufferPointer<Float>
     private let upsampleScratch: UnsafeMutableBufferPointer<Float>
     private let columns: UnsafeMutableBufferPointer<Float>
+    private let columnsPerWorker: Int
+    private let parallel: ParallelBands
 
-    init(network: UNet, height: Int, width: Int, columnBudget: Int) {
+    init(network: UNet, height: Int, width: Int, columnBudget: Int, parallel: ParallelBands) {
+        self.parallel = parallel
         self.height = height
         self.width = width
         let architecture = network.architecture
@@ -42,12 +45,12 @@ final class Workspace {
             return up.scratchCount(height: sizes[4 - stage].0, width: sizes[4 - stage].1)
         }
         upsampleScratch = allocate(upsampleNeeds.max()!)
-        // im2col: whole levels when they fit the budget, else bands of rows (at least one row).
+        // im2col: one band buffer per worker, within the budget but always at least one image row.
         let convs = network.encoder.enumerated().flatMap { level, block in [(block.first, level), (block.second, level)] }
             + network.decoder.enumerated().flatMap { stage, layer in [(layer.conv.first, 3 - stage), (layer.conv.second, 3 - stage)] }
-        let fullNeed = convs.map { $0.0.columnRows * plane($0.1) }.max()!
         let rowNeed = convs.map { $0.0.columnRows * sizes[$0.1].1 }.max()!
-        columns = allocate(max(min(fullNeed, columnBudget), rowNeed))
+        columnsPerWorker = max(columnBudget, rowNeed)
+        columns = allocate(columnsPerWorker * parallel.workers)
     }
 
     deinit {
@@ -58,14 +61,14 @@ final class Workspace {
         let middle = self.middle.baseAddress!
         // Encoder: level 0 from the input, then pool → DoubleConv into the next skip.
         network.encoder[0].forward(input: input, height: height, width: width, output: concatenated[0].baseAddress!,
-                                   middle: middle, scratch: columns)
+                                   middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
         for level in 1...4 {
             let previous = sizes[level - 1]
             MaxPool2x2.forward(input: concatenated[level - 1].baseAddress!, channels: network.encoder[level - 1].second.outputChannels,
                                height: previous.height, width: previous.width, output: pooled.baseAddress!)
             let destination = level == 4 ? bottleneck.baseAddress! : concatenated[level].baseAddress!
             network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
-                                           output: destination, middle: middle, scratch: columns)
+                                           output: destination, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
         }
         // Decoder: upsample the level below into the concat buffer after the skip, then DoubleConv.
         var below = UnsafePointer(bottleneck.baseAddress!)
@@ -82,13 +85,13 @@ final class Workspace {
                                            output: destination, placement: placement)
             case .transposed(let up):
                 up.forward(input: below, height: source.height, width: source.width, output: destination,
-                           placement: placement, scratch: upsampleScratch.baseAddress!)
+                           placement: placement, scratch: upsampleScratch.baseAddress!, parallel: parallel)
             }
             layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
-                               output: decoded[level].baseAddress!, middle: middle, scratch: columns)
+                               output: decoded[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
             below = UnsafePointer(decoded[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
         }
-        network.outputConv.forward(input: below, height: height, width: width, output: logits, relu: false, scratch: columns)
+        network.outputConv.forward(input: below, height: height, width: width, output: logits, relu: false, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
     }
 }

@@ -1,0 +1,41 @@
+import Dispatch
+
+/// Splits work over a fixed number of workers. Each worker calls OpenBLAS single-threaded on its own
+/// band, so im2col, the GEMM and the bias pass all run in parallel and no BLAS thread spins idle while
+/// the caller prepares the next product.
+struct ParallelBands: @unchecked Sendable {
+    let workers: Int
+
+    /// Calls `body(worker, range)` for consecutive ranges of `0..<count`, `chunk` items each, the ranges
+    /// dealt round-robin to `workers` threads.
+    func forEach(count: Int, chunk: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+        let chunks = (count + chunk - 1) / chunk
+        let active = min(workers, chunks)
+        guard active > 1 else {
+            var start = 0
+            while start < count { body(0, start..<min(count, start + chunk)); start += chunk }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: active) { worker in
+                var index = worker
+                while index < chunks {
+                    shared.value(worker, (index * chunk)..<min(count, (index + 1) * chunk))
+                    index += active
+                }
+            }
+        }
+    }
+
+    /// Splits `0..<count` into one contiguous range per worker.
+    func split(count: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+        forEach(count: count, chunk: max(1, (count + workers - 1) / workers), body)
+    }
+}
+
+/// Hands a non-Sendable closure to worker threads that only run while the caller waits.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
