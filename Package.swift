@@ -5,6 +5,8 @@ import PackageDescription
 ///   C modules (one per C library, each imported by exactly one Swift target)
 ///   UNetCore   pure Swift: tensors, errors, small shared value types
 ///   UNetEngine model, checkpoint readers/writers, forward pass (imports CBLAS)
+///   SlideIO    TIFF regions in, PNG rows out (imports CTIFF, CPNG)
+///   Segmentation  slide → tiles → engine → blended stitch → mask/overlay/summary
 ///   unet       thin command-line front end
 let package = Package(
     name: "unetd",
@@ -21,8 +23,9 @@ let package = Package(
     targets: [
         // C libraries. Each is imported by exactly one Swift target so no other code sees C types.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        // libtiff and libpng report errors through va_list callbacks and longjmp: tiny C shims catch them.
+        .target(name: "CTIFF", linkerSettings: [.linkedLibrary("tiff")]),
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
 
         .target(name: "UNetCore"),
@@ -35,15 +38,23 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(name: "SlideIO", dependencies: ["UNetCore", "CTIFF", "CPNG"]),
+        .target(
+            name: "Segmentation",
+            dependencies: ["UNetCore", "UNetEngine", "SlideIO"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "unet",
             dependencies: [
-                "UNetEngine", "UNetCore",
+                "UNetEngine", "UNetCore", "SlideIO", "Segmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "UNetCoreTests", dependencies: ["UNetCore"]),
         .testTarget(name: "UNetEngineTests", dependencies: ["UNetEngine", "UNetCore"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "UNetCore"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
     ]
 )

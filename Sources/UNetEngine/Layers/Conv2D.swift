@@ -52,8 +52,8 @@ struct Conv2D: Sendable {
             }
             return
         }
-        let bandRows = max(1, min(height, columnsPerWorker / (columnRows * width)))
-        precondition(bandRows * width * columnRows <= columnsPerWorker, "im2col scratch too small for one row")
+        let bandRows = self.bandRows(height: height, width: width, workers: parallel.workers)
+        precondition(bandRows * width * columnRows <= columnsPerWorker, "im2col scratch too small for one band")
         parallel.forEach(count: height, chunk: bandRows) { worker, rows in
             let columns = scratch + worker * columnsPerWorker
             let pixels = rows.count * width
@@ -65,6 +65,20 @@ struct Conv2D: Sendable {
             addBias(output: output, plane: plane, start: rows.lowerBound * width, count: pixels, relu: relu)
         }
     }
+
+    /// Output rows per im2col band: about `bandBudget` floats of columns, but never fewer than
+    /// `minimumBandPixels` pixels (so wide-K layers do not repack their weights for every sliver), and
+    /// no more than an even share per worker.
+    func bandRows(height: Int, width: Int, workers: Int) -> Int {
+        let pixels = max(Self.bandBudget / columnRows, Self.minimumBandPixels)
+        let rows = (pixels + width - 1) / width
+        return max(1, min(rows, (height + workers - 1) / workers))
+    }
+
+    /// 2 MiB of columns per worker and at least 512 pixels per GEMM: measured best of 128 KiB–8 MiB
+    /// budgets and 256–8192-pixel minimums on 2-core Zen 4 (BENCHMARKS.md), though within noise.
+    static let bandBudget = 512 << 10
+    static let minimumBandPixels = 512
 
     /// Fills `columns[(c·k + ky)·k + kx, r·W + x] = input[c, firstRow + r + ky − pad, x + kx − pad]` (zero outside).
     private func im2col(input: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int,

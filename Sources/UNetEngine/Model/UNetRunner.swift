@@ -9,9 +9,6 @@ public final class UNetRunner {
 
     private let parallel: ParallelBands
 
-    /// im2col band per worker, in floats (512 KiB): the band and its packed copy stay in a 1 MiB L2.
-    static let columnBudget = 128 << 10
-
     /// A runner using `threads` workers; each calls OpenBLAS single-threaded on its own band.
     public init(network: UNet, threads: Int = 1) {
         self.network = network
@@ -25,7 +22,7 @@ public final class UNetRunner {
                      "input \(width)×\(height) is smaller than \(UNet.minimumInputSide)×\(UNet.minimumInputSide)")
         if workspace?.height != height || workspace?.width != width {
             workspace = nil  // release the previous size first so peak memory holds only one workspace
-            workspace = Workspace(network: network, height: height, width: width, columnBudget: Self.columnBudget, parallel: parallel)
+            workspace = Workspace(network: network, height: height, width: width, parallel: parallel)
         }
         workspace!.run(network, input: input, logits: logits)
     }

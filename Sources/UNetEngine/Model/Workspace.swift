@@ -17,7 +17,7 @@ final class Workspace {
     private let columnsPerWorker: Int
     private let parallel: ParallelBands
 
-    init(network: UNet, height: Int, width: Int, columnBudget: Int, parallel: ParallelBands) {
+    init(network: UNet, height: Int, width: Int, parallel: ParallelBands) {
         self.parallel = parallel
         self.height = height
         self.width = width
@@ -45,11 +45,12 @@ final class Workspace {
             return up.scratchCount(height: sizes[4 - stage].0, width: sizes[4 - stage].1)
         }
         upsampleScratch = allocate(upsampleNeeds.max()!)
-        // im2col: one band buffer per worker, within the budget but always at least one image row.
+        // im2col: one band buffer per worker, as large as the largest band any layer asks for.
         let convs = network.encoder.enumerated().flatMap { level, block in [(block.first, level), (block.second, level)] }
             + network.decoder.enumerated().flatMap { stage, layer in [(layer.conv.first, 3 - stage), (layer.conv.second, 3 - stage)] }
-        let rowNeed = convs.map { $0.0.columnRows * sizes[$0.1].1 }.max()!
-        columnsPerWorker = max(columnBudget, rowNeed)
+        columnsPerWorker = convs.map { conv, level in
+            conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1, workers: parallel.workers)
+        }.max()!
         columns = allocate(columnsPerWorker * parallel.workers)
     }
 

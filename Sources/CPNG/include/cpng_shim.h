@@ -1,0 +1,29 @@
+// libpng behind a small C shim: libpng's classic API reports errors by longjmp, which Swift cannot
+// survive, so every call that can fail does its setjmp here and returns a status plus a message.
+// Imported only by SlideIO.
+#ifndef CPNG_SHIM_H
+#define CPNG_SHIM_H
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct unet_png_writer unet_png_writer;
+
+/// Starts a PNG on the open file descriptor `fd` (which the writer then owns): 8-bit, `channels`
+/// 1 (gray) or 3 (RGB). Returns NULL with the reason in `error` (256 bytes).
+unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, int channels,
+                                      int compression_level, char *error);
+/// Appends one row of width × channels bytes. Returns 1, or 0 with the reason in unet_png_writer_error.
+int unet_png_writer_write_row(unet_png_writer *writer, const uint8_t *row);
+/// Writes the end of the image, flushes and fsyncs. Returns 1, or 0 with the reason.
+int unet_png_writer_finish(unet_png_writer *writer);
+const char *unet_png_writer_error(const unet_png_writer *writer);
+/// Releases the writer and closes its file (after finish, or to abandon a partial image).
+void unet_png_writer_close(unet_png_writer *writer);
+
+/// Reads a whole PNG as 8-bit `channels` (1 gray or 3 RGB) with libpng's simplified API.
+/// On success returns 1 and a malloc'd buffer in *pixels (free with unet_png_free).
+int unet_png_read(const char *path, int channels, uint8_t **pixels, uint32_t *width, uint32_t *height,
+                  uint64_t max_pixels, char *error);
+void unet_png_free(uint8_t *pixels);
+
+#endif

@@ -1,2 +1,0 @@
-// libpng. Imported only by SlideIO.
-#include <png.h>

@@ -1,2 +1,0 @@
-// libtiff. Imported only by SlideIO.
-#include <tiffio.h>

@@ -1,0 +1,85 @@
+import SlideIO
+
+/// The slide with the mask tinted green and its contours drawn yellow, at full resolution up to
+/// `maximumSide`, box-downscaled by an integer factor beyond it. Rows arrive one at a time; each is
+/// drawn once the row below it is known (contours need both neighbours).
+final class OverlayWriter {
+    let factor: Int
+    let outputWidth: Int, outputHeight: Int
+    private let width: Int, height: Int
+    private let writer: PNGRowWriter
+    private var previousMask: [UInt8]?
+    private var pendingMask: [UInt8]?
+    private var pendingPixels: [UInt8] = []
+    private var rowsDrawn = 0
+    private var blockSums: [UInt32]
+    private var blockRows = 0
+    private var outputRow: [UInt8]
+
+    static let tint: (r: Float, g: Float, b: Float, alpha: Float) = (0, 200, 0, 0.35)
+    static let contour: [UInt8] = [255, 230, 0]
+
+    init(path: String, width: Int, height: Int, maximumSide: Int) throws(SlideError) {
+        self.width = width
+        self.height = height
+        factor = max(1, (max(width, height) + maximumSide - 1) / maximumSide)
+        outputWidth = (width + factor - 1) / factor
+        outputHeight = (height + factor - 1) / factor
+        writer = try PNGRowWriter(path: path, width: outputWidth, height: outputHeight, channels: 3)
+        blockSums = [UInt32](repeating: 0, count: outputWidth * 3)
+        outputRow = [UInt8](repeating: 0, count: outputWidth * 3)
+    }
+
+    func add(pixels: UnsafeBufferPointer<UInt8>, mask: [UInt8]) throws(SlideError) {
+        if pendingMask != nil { try drawPending(nextMask: mask) }
+        pendingMask = mask
+        pendingPixels = Array(pixels)
+    }
+
+    func finish() throws(SlideError) {
+        if pendingMask != nil { try drawPending(nextMask: nil) }
+        if blockRows > 0 { try flushBlock() }
+        try writer.finish()
+    }
+
+    var path: String { writer.path }
+
+    func publish() throws(SlideError) { try writer.publish() }
+
+    private func drawPending(nextMask: [UInt8]?) throws(SlideError) {
+        let mask = pendingMask!
+        for x in 0..<width where mask[x] != 0 {
+            let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0
+                || (previousMask.map { $0[x] == 0 } ?? true) || (nextMask.map { $0[x] == 0 } ?? true)
+            if edge {
+                for c in 0..<3 { pendingPixels[3 * x + c] = Self.contour[c] }
+            } else {
+                let t = Self.tint
+                pendingPixels[3 * x] = UInt8(Float(pendingPixels[3 * x]) * (1 - t.alpha) + t.r * t.alpha)
+                pendingPixels[3 * x + 1] = UInt8(Float(pendingPixels[3 * x + 1]) * (1 - t.alpha) + t.g * t.alpha)
+                pendingPixels[3 * x + 2] = UInt8(Float(pendingPixels[3 * x + 2]) * (1 - t.alpha) + t.b * t.alpha)
+            }
+        }
+        previousMask = mask
+        pendingMask = nil
+        if factor == 1 {
+            try pendingPixels.withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
+        } else {
+            for x in 0..<width { for c in 0..<3 { blockSums[(x / factor) * 3 + c] += UInt32(pendingPixels[3 * x + c]) } }
+            blockRows += 1
+            if blockRows == factor { try flushBlock() }
+        }
+        rowsDrawn += 1
+    }
+
+    private func flushBlock() throws(SlideError) {
+        for column in 0..<outputWidth {
+            let columns = min(factor, width - column * factor)
+            let count = UInt32(columns * blockRows)
+            for c in 0..<3 { outputRow[column * 3 + c] = UInt8((blockSums[column * 3 + c] + count / 2) / count) }
+        }
+        try outputRow.withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
+        blockSums = [UInt32](repeating: 0, count: outputWidth * 3)
+        blockRows = 0
+    }
+}

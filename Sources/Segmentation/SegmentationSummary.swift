@@ -1,0 +1,63 @@
+import UNetCore
+import UNetEngine
+
+/// `NAME.result.json`: what was segmented, with what, how long each stage took, and the scores when
+/// ground truth was present.
+public struct SegmentationSummary: Codable, Sendable {
+    public struct Model: Codable, Sendable {
+        public var path: String
+        public var sha256: String
+        public var architecture: String
+    }
+
+    public struct Timings: Codable, Sendable {
+        public var decode = 0.0, preprocess = 0.0, inference = 0.0, stitch = 0.0, encode = 0.0, total = 0.0
+    }
+
+    public struct Scores: Codable, Sendable {
+        public var truthPath: String
+        public var accuracy: Double
+        public var dice: Double
+        public var iou: Double
+        /// Accuracy of an all-background mask, for scale.
+        public var backgroundAccuracy: Double
+        public var counts: ConfusionCounts
+
+        enum CodingKeys: String, CodingKey {
+            case truthPath = "truth_path", accuracy, dice, iou, backgroundAccuracy = "background_accuracy", counts
+        }
+    }
+
+    public var slide: String
+    public var width: Int
+    public var height: Int
+    public var page: Int
+    public var pageCount: Int
+    public var networkWidth: Int
+    public var networkHeight: Int
+    public var tileWidth: Int
+    public var tileHeight: Int
+    public var overlap: Int
+    public var tilesRun: Int
+    public var tilesSkipped: Int
+    public var model: Model
+    public var preprocessing: Preprocessing
+    public var threshold: Float
+    public var inputScale: Double
+    public var positiveFraction: Double
+    public var timings: Timings
+    public var megapixelsPerSecond: Double
+    public var outputs: [String: String]
+    public var overlayWidth: Int
+    public var overlayHeight: Int
+    public var scores: Scores?
+
+    enum CodingKeys: String, CodingKey {
+        case slide, width, height, page, pageCount = "page_count", networkWidth = "network_width"
+        case networkHeight = "network_height", tileWidth = "tile_width", tileHeight = "tile_height", overlap
+        case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, preprocessing, threshold
+        case inputScale = "input_scale", positiveFraction = "positive_fraction", timings
+        case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"
+        case overlayHeight = "overlay_height", scores
+    }
+}

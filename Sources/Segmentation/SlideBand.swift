@@ -1,0 +1,34 @@
+import SlideIO
+
+/// The slide rows most recently decoded, so rows the stitcher finishes can be drawn in the overlay
+/// without decoding them again (at input scale 1 they always lie in the last band read).
+struct SlideBand {
+    let slide: TIFFSlide
+    private var firstRow = 0
+    private var image: RGBImage?
+
+    init(slide: TIFFSlide) { self.slide = slide }
+
+    /// Network-resolution rows `[y, y + count)`: the slide's own rows at scale 1, resampled otherwise.
+    mutating func networkRows(_ y: Int, count: Int, scale: Double, networkWidth: Int) throws(SlideError) -> RGBImage {
+        if scale == 1 { return try rows(y, count: count) }
+        let source = BilinearResize.sourceRows(firstRow: y, rows: count, scale: scale, sourceHeight: slide.height)
+        let band = try rows(source.lowerBound, count: source.count)
+        return BilinearResize.resize(band, rowOrigin: source.lowerBound, sourceHeight: slide.height, scale: scale,
+                                     width: networkWidth, firstRow: y, rows: count)
+    }
+
+    /// Slide rows `[y, y + count)` at full width, from the cached band when it holds them.
+    mutating func rows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
+        if let image, y >= firstRow, y + count <= firstRow + image.height {
+            if y == firstRow && count == image.height { return image }
+            let bytes = image.width * 3
+            return RGBImage(width: image.width, height: count,
+                            pixels: Array(image.pixels[((y - firstRow) * bytes)..<((y - firstRow + count) * bytes)]))
+        }
+        let band = try slide.readRows(y, count: count)
+        image = band
+        firstRow = y
+        return band
+    }
+}

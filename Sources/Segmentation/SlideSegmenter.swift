@@ -1,0 +1,173 @@
+import Foundation
+import SlideIO
+import UNetCore
+import UNetEngine
+
+/// Progress of one slide, reported after every tile.
+public struct SegmentationProgress: Sendable {
+    public var tilesDone: Int
+    public var tilesTotal: Int
+    public var seconds: Double
+    public var megapixels: Double
+}
+
+/// The pipeline `unet segment` and `unetd` share: slide → balanced tiles → engine → Gaussian-blended
+/// stitch → mask / overlay / probability PNGs and a JSON summary, all published atomically.
+/// Memory is bounded by one band of tile rows. One segmenter per worker (it owns reusable buffers).
+public final class SlideSegmenter {
+    public let model: ModelFile
+    private let runner: UNetRunner
+
+    public init(model: ModelFile, threads: Int) throws(CheckpointProblem) {
+        self.model = model
+        runner = UNetRunner(network: try model.network(), threads: threads)
+    }
+
+    /// Segments `slidePath` into `outputDirectory`. Throws `SlideError` naming the file and the problem;
+    /// on any failure no output is left behind.
+    public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions,
+                        progress: ((SegmentationProgress) -> Void)? = nil) throws(SlideError) -> SegmentationSummary {
+        let clock = ContinuousClock(), started = clock.now
+        var timings = SegmentationSummary.Timings()
+        func timed<T>(_ stage: WritableKeyPath<SegmentationSummary.Timings, Double>, _ body: () throws(SlideError) -> T) throws(SlideError) -> T {
+            let start = clock.now
+            defer { timings[keyPath: stage] += (clock.now - start).seconds }
+            return try body()
+        }
+
+        let slide = try timed(\.decode) { () throws(SlideError) in try TIFFSlide(path: slidePath, limits: options.limits) }
+        let metadata = model.metadata
+        var preprocessing = metadata.preprocessing
+        if let order = options.channelOrder { preprocessing.channelOrder = order }
+        let threshold = options.threshold ?? metadata.threshold
+        let scale = options.inputScale ?? metadata.inputScale
+        guard scale > 0, scale <= 4 else { throw SlideError(path: slidePath, reason: "input scale \(scale) is outside (0, 4]") }
+        let networkWidth = max(1, Int((Double(slide.width) * scale).rounded()))
+        let networkHeight = max(1, Int((Double(slide.height) * scale).rounded()))
+        let grid = TileGrid(imageWidth: networkWidth, imageHeight: networkHeight, maximumTile: options.tile, overlap: options.overlap,
+                            multiple: UNet.minimumInputSide)
+
+        let paths = OutputPaths(slide: slidePath, directory: outputDirectory, probabilities: options.writeProbabilities)
+        let truth = try GroundTruth.locate(for: slidePath, width: slide.width, height: slide.height, options: options.truth)
+        try Self.checkOutputsSpareInputs(paths, inputs: [slidePath] + (truth.map { [$0.path] } ?? []))
+        let tissue = try options.skipBackground ? timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) } : nil
+        let outputs = try SlideOutputs(paths: paths, width: slide.width, height: slide.height, threshold: threshold,
+                                       overlayMaximumSide: options.overlayMaximumSide, truth: truth)
+
+        let tileWidth = grid.tileWidth, tileHeight = grid.tileHeight, classes = model.metadata.architecture.classes
+        var input = [Float](repeating: 0, count: 3 * tileWidth * tileHeight)
+        var logits = [Float](repeating: 0, count: classes * tileWidth * tileHeight)
+        var probability = [Float](repeating: 0, count: tileWidth * tileHeight)
+        var stitcher = ProbabilityStitcher(width: networkWidth, tileWidth: tileWidth, tileHeight: tileHeight)
+        var upsampler = scale == 1 ? nil : ProbabilityUpsampler(scale: scale, sourceWidth: slide.width, sourceHeight: slide.height,
+                                                                networkWidth: networkWidth, networkHeight: networkHeight)
+        let tileInput = TileInput(preprocessing: preprocessing)
+        var band = SlideBand(slide: slide)
+        var tilesRun = 0, tilesSkipped = 0
+
+        // Finished network rows → slide resolution → output files.
+        func deliver(_ firstRow: Int, _ rows: Int, _ values: UnsafeBufferPointer<Float>) throws(SlideError) {
+            if var resampler = upsampler {
+                try resampler.push(firstRow: firstRow, rows: rows, values: values) { (first, count, sourceValues) throws(SlideError) in
+                    try write(first, count, sourceValues)
+                }
+                upsampler = resampler
+            } else {
+                try write(firstRow, rows, values)
+            }
+        }
+        func write(_ firstRow: Int, _ rows: Int, _ values: UnsafeBufferPointer<Float>) throws(SlideError) {
+            let pixels = try timed(\.decode) { () throws(SlideError) in try band.rows(firstRow, count: rows) }
+            try timed(\.encode) { () throws(SlideError) in try outputs.consume(firstRow: firstRow, rows: rows, probabilities: values, pixels: pixels) }
+        }
+
+        for y in grid.rowOrigins {
+            try timed(\.stitch) { () throws(SlideError) in try stitcher.advance(to: y, emit: deliver) }
+            let rows = min(tileHeight, networkHeight - y)
+            let networkBand = try timed(\.decode) { () throws(SlideError) in
+                try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
+            }
+            for x in grid.columnOrigins {
+                let columns = min(tileWidth, networkWidth - x)
+                if let tissue, !tissue.hasTissue(networkBand, x: x, width: columns, height: rows) {
+                    try timed(\.stitch) { stitcher.add(nil, x: x, y: y, rows: rows, columns: columns) }
+                    tilesSkipped += 1
+                } else {
+                    try timed(\.preprocess) {
+                        input.withUnsafeMutableBufferPointer { tileInput.fill($0.baseAddress!, width: tileWidth, height: tileHeight, from: networkBand, x: x, y: 0) }
+                    }
+                    try timed(\.inference) {
+                        input.withUnsafeBufferPointer { source in
+                            logits.withUnsafeMutableBufferPointer { destination in
+                                runner.logits(input: source.baseAddress!, height: tileHeight, width: tileWidth, into: destination.baseAddress!)
+                            }
+                        }
+                        logits.withUnsafeBufferPointer { source in
+                            probability.withUnsafeMutableBufferPointer { destination in
+                                ForegroundProbability.compute(logits: source.baseAddress!, classes: classes, plane: tileWidth * tileHeight,
+                                                              into: destination.baseAddress!)
+                            }
+                        }
+                    }
+                    try timed(\.stitch) {
+                        probability.withUnsafeBufferPointer { stitcher.add($0.baseAddress!, x: x, y: y, rows: rows, columns: columns) }
+                    }
+                    tilesRun += 1
+                }
+                progress?(SegmentationProgress(tilesDone: tilesRun + tilesSkipped, tilesTotal: grid.tileCount,
+                                               seconds: (clock.now - started).seconds,
+                                               megapixels: Double(slide.width * slide.height) / 1e6))
+            }
+        }
+        try timed(\.stitch) { () throws(SlideError) in try stitcher.advance(to: networkHeight, emit: deliver) }
+        if var resampler = upsampler {
+            try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
+        }
+        try timed(\.encode) { () throws(SlideError) in try outputs.finish() }
+
+        timings.total = (clock.now - started).seconds
+        let pixels = Double(slide.width * slide.height)
+        var summary = SegmentationSummary(
+            slide: slidePath, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,
+            networkWidth: networkWidth, networkHeight: networkHeight, tileWidth: tileWidth, tileHeight: tileHeight,
+            overlap: options.overlap, tilesRun: tilesRun, tilesSkipped: tilesSkipped,
+            model: .init(path: model.path, sha256: model.sha256, architecture: model.metadata.architecture.description),
+            preprocessing: preprocessing, threshold: threshold, inputScale: scale,
+            positiveFraction: Double(outputs.positivePixels) / pixels, timings: timings,
+            megapixelsPerSecond: pixels / 1e6 / timings.total,
+            outputs: ["mask": paths.mask, "overlay": paths.overlay, "summary": paths.summary].merging(
+                paths.probabilities.map { ["probabilities": $0] } ?? [:]) { a, _ in a },
+            overlayWidth: outputs.overlaySize.width, overlayHeight: outputs.overlaySize.height, scores: nil)
+        if let truth {
+            let counts = outputs.confusion
+            summary.scores = .init(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,
+                                   backgroundAccuracy: counts.backgroundBaselineAccuracy, counts: counts)
+        }
+        try Self.publish(summary, to: paths.summary, images: outputs)
+        return summary
+    }
+
+    /// Writes the summary beside the images, then renames everything into place and syncs the directory.
+    private static func publish(_ summary: SegmentationSummary, to path: String, images: SlideOutputs) throws(SlideError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(summary) } catch { throw SlideError(path: path, reason: "cannot encode summary: \(error)") }
+        try images.publish()
+        do { try AtomicFile.write([UInt8](data), to: path) } catch {
+            images.unpublish()
+            throw SlideError(path: path, reason: error.description)
+        }
+    }
+
+    private static func checkOutputsSpareInputs(_ paths: OutputPaths, inputs: [String]) throws(SlideError) {
+        let resolved = Set(inputs.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path })
+        for output in paths.all where resolved.contains(URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path) {
+            throw SlideError(path: output, reason: "output would overwrite an input; choose another --out directory")
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

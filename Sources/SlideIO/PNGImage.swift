@@ -1,0 +1,27 @@
+import CPNG
+
+/// Whole-image PNG reading (ground-truth masks, training images), through libpng's simplified API.
+public enum PNGImage {
+    /// Reads `path` as 8-bit gray; returns width, height and one byte per pixel.
+    public static func readGray(_ path: String, maximumPixels: Int = 1 << 30) throws(SlideError) -> (width: Int, height: Int, pixels: [UInt8]) {
+        try read(path, channels: 1, maximumPixels: maximumPixels)
+    }
+
+    /// Reads `path` as 8-bit RGB.
+    public static func readRGB(_ path: String, maximumPixels: Int = 1 << 30) throws(SlideError) -> RGBImage {
+        let (width, height, pixels) = try read(path, channels: 3, maximumPixels: maximumPixels)
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    private static func read(_ path: String, channels: Int, maximumPixels: Int) throws(SlideError) -> (width: Int, height: Int, pixels: [UInt8]) {
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var width: UInt32 = 0, height: UInt32 = 0
+        var error = [CChar](repeating: 0, count: 256)
+        guard unet_png_read(path, Int32(channels), &buffer, &width, &height, UInt64(maximumPixels), &error) == 1, let buffer else {
+            throw SlideError(path: path, reason: "cannot read PNG: \(String(cString: error))")
+        }
+        defer { unet_png_free(buffer) }
+        let count = Int(width) * Int(height) * channels
+        return (Int(width), Int(height), Array(UnsafeBufferPointer(start: buffer, count: count)))
+    }
+}

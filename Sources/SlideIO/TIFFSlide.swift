@@ -1,0 +1,152 @@
+import CTIFF
+import Foundation
+
+/// A TIFF slide opened for region reads: striped or tiled, 8/16-bit, RGB/RGBA/gray/palette/YCbCr JPEG,
+/// separate planes, BigTIFF, any codec the system libtiff has. Multi-page and pyramidal files are read
+/// at their largest full-resolution page. Regions are decoded strip by strip or tile by tile, never
+/// the whole raster at once. Not thread-safe.
+public final class TIFFSlide {
+    public let path: String
+    public let width: Int
+    public let height: Int
+    /// Index of the page (directory) being read, and how many the file has.
+    public let page: Int
+    public let pageCount: Int
+
+    private let handle: OpaquePointer
+    private let diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>
+
+    /// Deep (12/16-bit) grayscale pages are decoded by the shim, everything else by TIFFRGBAImage.
+    private let deepGray: Bool
+
+    public init(path: String, limits: SlideLimits = SlideLimits()) throws(SlideError) {
+        self.path = path
+        try Self.checkMagic(path)
+        let diagnostics = UnsafeMutablePointer<unet_tiff_diagnostics>.allocate(capacity: 1)
+        guard let handle = unet_tiff_open(path, Int64(limits.maximumSingleAllocation), diagnostics) else {
+            let reason = Self.message(diagnostics, fallback: "libtiff could not open the file")
+            diagnostics.deallocate()
+            throw SlideError(path: path, reason: "not a readable TIFF: \(reason)")
+        }
+        do {
+            (page, pageCount, width, height, deepGray) = try Self.selectPage(handle, diagnostics, path: path, limits: limits)
+        } catch {
+            TIFFClose(handle)
+            diagnostics.deallocate()
+            throw error
+        }
+        self.handle = handle
+        self.diagnostics = diagnostics
+    }
+
+    /// Picks the page to read, checks its size against the limits and that it can be decoded.
+    private static func selectPage(_ handle: OpaquePointer, _ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>,
+                                   path: String, limits: SlideLimits) throws(SlideError) -> (Int, Int, Int, Int, Bool) {
+        let (page, count) = try largestFullResolutionPage(handle, path: path)
+        guard TIFFSetDirectory(handle, tdir_t(page)) == 1 else {
+            throw SlideError(path: path, reason: "cannot select page \(page): \(message(diagnostics, fallback: "unknown error"))")
+        }
+        var width: UInt32 = 0, height: UInt32 = 0
+        guard unet_tiff_get_uint32(handle, UInt32(TIFFTAG_IMAGEWIDTH), &width) == 1,
+              unet_tiff_get_uint32(handle, UInt32(TIFFTAG_IMAGELENGTH), &height) == 1, width > 0, height > 0 else {
+            throw SlideError(path: path, reason: "page \(page) has no image width or length")
+        }
+        guard Int(width) * Int(height) <= limits.maximumPixels else {
+            throw SlideError(path: path, reason: "\(width)×\(height) pixels exceeds the limit of \(limits.maximumPixels) pixels")
+        }
+        let deepGray = unet_tiff_is_deep_gray(handle) == 1
+        var reason = [CChar](repeating: 0, count: 1024)
+        guard deepGray || unet_tiff_rgba_ok(handle, &reason) == 1 else {
+            throw SlideError(path: path, reason: "unsupported TIFF: \(String(cString: reason))")
+        }
+        return (page, count, Int(width), Int(height), deepGray)
+    }
+
+    deinit {
+        TIFFClose(handle)
+        diagnostics.deallocate()
+    }
+
+    /// Decodes full-width rows `[y, y + count)` as RGB. Always whole rows: libtiff 4.5's RGBA reader
+    /// misplaces column offsets for tiled separate-plane and 16-bit images, and every consumer here
+    /// works in bands of rows anyway.
+    public func readRows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
+        precondition(y >= 0 && count > 0 && y + count <= height, "rows outside the slide")
+        var reason = [CChar](repeating: 0, count: 1024)
+        let errorsBefore = diagnostics.pointee.errors
+        func failure() -> SlideError {
+            let detail = diagnostics.pointee.errors > errorsBefore ? Self.message(diagnostics, fallback: "") : String(cString: reason)
+            return SlideError(path: path, reason: "cannot decode rows \(y)..<\(y + count): \(detail)")
+        }
+        if deepGray {
+            var gray = [UInt8](repeating: 0, count: width * count)
+            guard unet_tiff_read_deep_gray_rows(handle, UInt32(y), UInt32(count), &gray, &reason) == 1,
+                  diagnostics.pointee.errors == errorsBefore else { throw failure() }
+            return RGBImage(width: width, height: count, pixels: gray.flatMap { [$0, $0, $0] })
+        }
+        var raster = [UInt32](repeating: 0, count: width * count)
+        let ok = unet_tiff_read_region(handle, 0, UInt32(y), UInt32(width), UInt32(count), &raster, &reason)
+        guard ok == 1, diagnostics.pointee.errors == errorsBefore else { throw failure() }
+        var image = RGBImage(width: width, height: count)
+        image.pixels.withUnsafeMutableBufferPointer { rgb in
+            for i in 0..<raster.count {
+                let abgr = raster[i]
+                rgb[3 * i] = UInt8(truncatingIfNeeded: abgr)
+                rgb[3 * i + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
+                rgb[3 * i + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
+            }
+        }
+        return image
+    }
+
+    /// The whole page as RGB (for small fields and tests; large slides are read by region).
+    public func readAll() throws(SlideError) -> RGBImage { try readRows(0, count: height) }
+
+    // MARK: opening
+
+    /// Refuses files that are not TIFF by their first bytes, and says what they are instead when it can.
+    static func checkMagic(_ path: String) throws(SlideError) {
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw SlideError(path: path, reason: FileManager.default.fileExists(atPath: path) ? "cannot open for reading" : "no such file")
+        }
+        defer { try? file.close() }
+        let head = [UInt8]((try? file.read(upToCount: 8)) ?? Data())
+        let tiffMagics: [[UInt8]] = [[0x49, 0x49, 0x2A, 0x00], [0x4D, 0x4D, 0x00, 0x2A], [0x49, 0x49, 0x2B, 0x00], [0x4D, 0x4D, 0x00, 0x2B]]
+        if tiffMagics.contains(where: { head.starts(with: $0) }) { return }
+        let known: [([UInt8], String)] = [
+            ([0x89, 0x50, 0x4E, 0x47], "a PNG image"), ([0xFF, 0xD8, 0xFF], "a JPEG image"),
+            ([0x50, 0x4B, 0x03, 0x04], "a zip archive"), ([0x25, 0x50, 0x44, 0x46], "a PDF document"),
+            ([0x47, 0x49, 0x46, 0x38], "a GIF image"),
+        ]
+        let what = head.isEmpty ? "an empty file" : known.first { head.starts(with: $0.0) }?.1 ?? "not a TIFF file"
+        throw SlideError(path: path, reason: "\(what) (no TIFF signature), refused")
+    }
+
+    private static func largestFullResolutionPage(_ handle: OpaquePointer, path: String) throws(SlideError) -> (page: Int, count: Int) {
+        let count = Int(TIFFNumberOfDirectories(handle))
+        guard count > 0 else { throw SlideError(path: path, reason: "TIFF without any image directory") }
+        var best: (page: Int, area: Int, reduced: Bool)?
+        for page in 0..<min(count, 4096) {
+            guard TIFFSetDirectory(handle, tdir_t(page)) == 1 else { continue }
+            var width: UInt32 = 0, height: UInt32 = 0, subfileType: UInt32 = 0
+            guard unet_tiff_get_uint32(handle, UInt32(TIFFTAG_IMAGEWIDTH), &width) == 1,
+                  unet_tiff_get_uint32(handle, UInt32(TIFFTAG_IMAGELENGTH), &height) == 1 else { continue }
+            _ = unet_tiff_get_uint32(handle, UInt32(TIFFTAG_SUBFILETYPE), &subfileType)
+            let reduced = subfileType & UInt32(FILETYPE_REDUCEDIMAGE) != 0
+            let area = Int(width) * Int(height)
+            // Prefer full-resolution pages; among equals, the larger.
+            if best == nil || (best!.reduced && !reduced) || (best!.reduced == reduced && area > best!.area) {
+                best = (page, area, reduced)
+            }
+        }
+        guard let best else { throw SlideError(path: path, reason: "no page with an image width and length") }
+        return (best.page, count)
+    }
+
+    private static func message(_ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>, fallback: String) -> String {
+        let text = withUnsafeBytes(of: diagnostics.pointee.first_error) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        return text.isEmpty ? fallback : text
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import SlideIO
+import UNetCore
+import UNetEngine
+@testable import Segmentation
+
+@Suite struct SegmentationTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    static func fixture(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
+
+    func temporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("segment-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    func segmenter(_ model: String = "engine/ref_bilinear_c1_bias.pth") throws -> SlideSegmenter {
+        try SlideSegmenter(model: try ModelFile.load(path: Self.fixture(model)), threads: 2)
+    }
+
+    @Test func wholeSlideInOneTileEqualsPyTorch() throws {
+        // The golden crop as a lossless TIFF: one 64×48 tile, so the result is whole-image inference.
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try segmenter().segment(slidePath: Self.fixture("slides/tia_crop_64x48.tif"), outputDirectory: out,
+                                              options: SegmentationOptions(writeProbabilities: true))
+        #expect(summary.tilesRun == 1 && summary.tileWidth == 64 && summary.tileHeight == 48)
+        let probability = try PNGImage.readGray(out + "/tia_crop_64x48.prob.png")
+        let golden = try SafeTensors.read(url: URL(fileURLWithPath: Self.fixture("engine/ref_bilinear_c1_bias.golden.safetensors")))
+        let expected = try #require(golden.tensors["probability"]).scalars
+        let worst = zip(probability.pixels, expected).map { abs(Float($0) - $1 * 255) }.max()!
+        #expect(worst <= 0.51, "largest difference \(worst) of 255")
+        let mask = try PNGImage.readGray(out + "/tia_crop_64x48.mask.png")
+        #expect(zip(mask.pixels, expected).allSatisfy { ($0 == 255) == ($1 >= 0.5) })
+    }
+
+    @Test func tiledSlideWritesEveryOutputAtFullResolution() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try segmenter().segment(slidePath: Self.fixture("slides/histo_he.tif"), outputDirectory: out,
+                                              options: SegmentationOptions(tile: 128, overlap: 16, overlayMaximumSide: 256))
+        #expect(summary.tilesRun == summary.tilesRun + summary.tilesSkipped && summary.tilesRun > 4)
+        let mask = try PNGImage.readGray(out + "/histo_he.mask.png")
+        #expect(mask.width == 500 && mask.height == 300)
+        #expect(mask.pixels.allSatisfy { $0 == 0 || $0 == 255 })
+        let positives = mask.pixels.filter { $0 == 255 }.count
+        #expect(abs(Double(positives) / 150_000 - summary.positiveFraction) < 1e-9)
+        let overlay = try PNGImage.readRGB(out + "/histo_he.overlay.png")
+        #expect(overlay.width == 250 && overlay.height == 150)  // downscaled 2× to fit 256
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
+                ["histo_he.mask.png", "histo_he.overlay.png", "histo_he.result.json"])
+    }
+
+    @Test func groundTruthIdenticalToThePredictionScoresOne() throws {
+        let out = try temporaryDirectory(), truthDirectory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: truthDirectory) }
+        let slide = truthDirectory + "/field.tif"
+        try FileManager.default.copyItem(atPath: Self.fixture("slides/histo_he.tif"), toPath: slide)
+        let first = try segmenter().segment(slidePath: slide, outputDirectory: out, options: SegmentationOptions(tile: 256))
+        #expect(first.scores == nil)
+        try FileManager.default.copyItem(atPath: out + "/field.mask.png", toPath: truthDirectory + "/field.truth.png")
+        let second = try segmenter().segment(slidePath: slide, outputDirectory: out, options: SegmentationOptions(tile: 256))
+        let scores = try #require(second.scores)
+        #expect(scores.dice > 0.999999 && scores.accuracy == 1 && scores.iou > 0.999999)
+    }
+
+    @Test func breCaHADPointsBesideTheSlideAreScored() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try segmenter().segment(slidePath: Self.fixture("slides/tia_he.tif"), outputDirectory: out,
+                                              options: SegmentationOptions(tile: 512))
+        let scores = try #require(summary.scores)
+        #expect(scores.truthPath.hasSuffix("tia_he.json"))
+        // 349 circles of radius 20 cover a real share of the field; the counts must add up.
+        #expect(scores.counts.total == 1_000_000)
+        let truthPixels = scores.counts.truePositives + scores.counts.falseNegatives
+        #expect(truthPixels > 200_000 && truthPixels < 600_000)
+    }
+
+    @Test func failedPublishLeavesNoOutputs() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // A directory squatting on the overlay's name makes the last rename fail.
+        try FileManager.default.createDirectory(atPath: out + "/histo_he.overlay.png/x", withIntermediateDirectories: true)
+        #expect(throws: SlideError.self) {
+            try segmenter().segment(slidePath: Self.fixture("slides/histo_he.tif"), outputDirectory: out, options: SegmentationOptions())
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["histo_he.overlay.png"])
+    }
+
+    @Test func backgroundTilesAreSkipped() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try segmenter().segment(slidePath: Self.fixture("slides/half_glass.tif"), outputDirectory: out,
+                                              options: SegmentationOptions(tile: 128, overlap: 0, skipBackground: true))
+        #expect(summary.tilesSkipped == 4 && summary.tilesRun == 4)
+    }
+
+    @Test func inputScaleReturnsFullResolution() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try segmenter().segment(slidePath: Self.fixture("slides/histo_he.tif"), outputDirectory: out,
+                                              options: SegmentationOptions(tile: 128, inputScale: 0.5))
+        #expect(summary.networkWidth == 250 && summary.networkHeight == 150)
+        let mask = try PNGImage.readGray(out + "/histo_he.mask.png")
+        #expect(mask.width == 500 && mask.height == 300)
+    }
+
+    @Test func malformedSlideIsRefusedWithItsName() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let path = Self.fixture("tiff_bad/libtiff_segfault.tif")
+        do {
+            _ = try segmenter().segment(slidePath: path, outputDirectory: out, options: SegmentationOptions())
+            Issue.record("accepted")
+        } catch {
+            #expect((error as? SlideError)?.path == path)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
+    }
+}

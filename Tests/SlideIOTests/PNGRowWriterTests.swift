@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import SlideIO
+
+@Suite struct PNGRowWriterTests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("png-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func rgbRowsRoundTrip() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("image.png").path
+        let width = 37, height = 11
+        let pixels = (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
+        for row in 0..<height {
+            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))  // nothing visible before publishing
+        try writer.finish()
+        try writer.publish()
+        #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
+    }
+
+    @Test func abandonedWriterLeavesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let writer = try PNGRowWriter(path: directory.appendingPathComponent("mask.png").path, width: 4, height: 4, channels: 1)
+            try [UInt8](repeating: 255, count: 4).withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test func unreadablePNGNamesTheFile() {
+        #expect(throws: SlideError.self) { try PNGImage.readGray("/nonexistent/truth.png") }
+    }
+}
