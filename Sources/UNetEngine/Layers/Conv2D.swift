@@ -81,7 +81,7 @@ struct Conv2D: Sendable {
     static let minimumBandPixels = 512
 
     /// Fills `columns[(c·k + ky)·k + kx, r·W + x] = input[c, firstRow + r + ky − pad, x + kx − pad]` (zero outside).
-    private func im2col(input: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int,
+    func im2col(input: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int,
                         columns: UnsafeMutablePointer<Float>) {
         let k = kernelSize, pad = kernelSize / 2, pixels = rows * width
         for channel in 0..<inputChannels {
