@@ -7,6 +7,7 @@ import PackageDescription
 ///   UNetEngine model, checkpoint readers/writers, forward pass (imports CBLAS)
 ///   SlideIO    TIFF regions in, PNG rows out (imports CTIFF, CPNG)
 ///   Segmentation  slide → tiles → engine → blended stitch → mask/overlay/summary
+///   Training   datasets, augmentation, training loop, checkpoints, evaluation
 ///   unet       thin command-line front end
 let package = Package(
     name: "unetd",
@@ -44,10 +45,15 @@ let package = Package(
             dependencies: ["UNetCore", "UNetEngine", "SlideIO"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(
+            name: "Training",
+            dependencies: ["UNetCore", "UNetEngine", "SlideIO", "Segmentation"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "unet",
             dependencies: [
-                "UNetEngine", "UNetCore", "SlideIO", "Segmentation",
+                "UNetEngine", "UNetCore", "SlideIO", "Segmentation", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,5 +62,6 @@ let package = Package(
         .testTarget(name: "UNetEngineTests", dependencies: ["UNetEngine", "UNetCore"]),
         .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "UNetCore"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
     ]
 )

@@ -17,6 +17,8 @@ public struct ModelFile: Sendable {
 
     /// The metadata key in a safetensors header that holds `ModelMetadata` as JSON.
     public static let metadataKey = "unet"
+    /// Tensors under this prefix in a training checkpoint hold Adam's moments, not model weights.
+    public static let optimizerPrefix = "optimizer."
 
     /// Loads and validates a model file; every failure names the file and the problem.
     public static func load(path: String) throws(ModelFileError) -> ModelFile {
@@ -39,7 +41,9 @@ public struct ModelFile: Sendable {
             return ModelFile(path: path, format: .pytorch, sha256: sha256, tensors: contents.tensors,
                              metadata: ModelMetadata(architecture: architecture, provenance: provenance))
         case .safetensors:
-            let contents = try SafeTensors.decode([UInt8](bytes))
+            var contents = try SafeTensors.decode([UInt8](bytes))
+            // A training checkpoint also carries the optimizer's state; the model is the rest.
+            contents.tensors = contents.tensors.filter { !$0.key.hasPrefix(Self.optimizerPrefix) }
             let architecture = try UNetArchitecture.inferred(from: contents.tensors)
             var metadata = ModelMetadata(architecture: architecture)
             if let json = contents.metadata[metadataKey] {
@@ -78,11 +82,15 @@ public struct ModelFile: Sendable {
     public func network() throws(CheckpointProblem) -> UNet { try UNet(stateDict: tensors) }
 
     /// This model as a native safetensors image with `metadata` in its header.
-    public func safetensorsImage(metadata: ModelMetadata) -> [UInt8] {
+    public func safetensorsImage(metadata: ModelMetadata) -> [UInt8] { Self.safetensorsImage(tensors: tensors, metadata: metadata) }
+
+    /// A native model file image: state-dict tensors (plus any extra tensors, e.g. optimizer state)
+    /// and the metadata JSON, with further header strings in `extra`.
+    public static func safetensorsImage(tensors: [String: Tensor], metadata: ModelMetadata, extra: [String: String] = [:]) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try! encoder.encode(metadata), as: UTF8.self)
-        return SafeTensors.encode(tensors: tensors, metadata: ["format": "unetd-model/1", Self.metadataKey: json])
+        return SafeTensors.encode(tensors: tensors, metadata: extra.merging(["format": "unetd-model/1", metadataKey: json]) { $1 })
     }
 }
 

@@ -1,0 +1,53 @@
+import Segmentation
+import UNetCore
+import UNetEngine
+
+/// Everything `unet train` takes; defaults follow the reference project where sensible
+/// (BCEWithLogitsLoss, Adam lr 1e-3, batch 8).
+public struct TrainingOptions: Sendable, Codable {
+    public var data: String
+    public var output: String
+    public var width: Int = 16
+    public var upsampling: UNetArchitecture.Upsampling = .bilinear
+    public var epochs: Int = 20
+    public var batch: Int = 8
+    public var learningRate: Float = 1e-3
+    public var tile: Int = 256
+    public var validationFraction: Double = 0.2
+    public var seed: UInt64 = 0
+    public var threads: Int = 2
+    public var loss: TrainingLoss = .bce
+    /// Fresh augmented tiles drawn from each training image per epoch.
+    public var samplesPerImage: Int = 16
+    public var channelOrder: ChannelOrder = .rgb
+    public var truthClasses: [String] = ["tumor"]
+    public var truthRadius: Int = 20
+    /// Written into the model's provenance (what it was trained on, caveats).
+    public var note: String?
+
+    public init(data: String, output: String) {
+        self.data = data
+        self.output = output
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case data, output, width, upsampling, epochs, batch, learningRate = "lr", tile
+        case validationFraction = "val_fraction", seed, threads, loss, samplesPerImage = "samples_per_image"
+        case channelOrder = "channel_order", truthClasses = "truth_classes", truthRadius = "truth_radius", note
+    }
+}
+
+/// One line of `history.jsonl`.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationDice: Double?
+    public var validationAccuracy: Double?
+    public var seconds: Double
+    public var imagesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", validationDice = "val_dice", validationAccuracy = "val_accuracy"
+        case seconds, imagesPerSecond = "images_per_second"
+    }
+}
