@@ -50,10 +50,11 @@ let package = Package(
             dependencies: ["UNetCore", "UNetEngine", "SlideIO", "Segmentation"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(name: "DefaultModel", dependencies: ["UNetEngine"], resources: [.copy("Resources/default-model.safetensors")]),
         .executableTarget(
             name: "unet",
             dependencies: [
-                "UNetEngine", "UNetCore", "SlideIO", "Segmentation", "Training",
+                "UNetEngine", "UNetCore", "SlideIO", "Segmentation", "Training", "DefaultModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

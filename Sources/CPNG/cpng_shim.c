@@ -41,6 +41,7 @@ unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, i
     }
     png_init_io(writer->png, writer->file);
     png_set_compression_level(writer->png, compression_level);
+    png_set_filter(writer->png, 0, PNG_FILTER_SUB);  /* one cheap filter: most of the ratio, a fraction of the time */
     png_set_IHDR(writer->png, writer->info, width, height, 8,
                  channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

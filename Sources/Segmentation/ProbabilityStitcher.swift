@@ -30,13 +30,16 @@ struct ProbabilityStitcher {
     /// `y` must lie in the current window. A nil probability is a skipped tile: it votes 0.
     mutating func add(_ probability: UnsafePointer<Float>?, x: Int, y: Int, rows: Int, columns: Int) {
         precondition(y >= windowStart && y + rows <= windowStart + tileHeight)
+        let width = self.width, tileWidth = self.tileWidth, top = y - windowStart
         weights.withUnsafeBufferPointer { weight in
-            for row in 0..<rows {
-                let base = (y - windowStart + row) * width + x
-                for column in 0..<columns {
-                    let w = weight[row * tileWidth + column]
-                    if let probability { sums[base + column] += w * probability[row * tileWidth + column] }
-                    totals[base + column] += w
+            sums.withUnsafeMutableBufferPointer { sums in
+                totals.withUnsafeMutableBufferPointer { totals in
+                    for row in 0..<rows {
+                        let base = (top + row) * width + x, tileRow = row * tileWidth
+                        for column in 0..<columns { totals[base + column] += weight[tileRow + column] }
+                        guard let probability else { continue }
+                        for column in 0..<columns { sums[base + column] += weight[tileRow + column] * probability[tileRow + column] }
+                    }
                 }
             }
         }

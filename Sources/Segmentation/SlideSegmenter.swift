@@ -82,7 +82,7 @@ public final class SlideSegmenter {
         }
 
         for y in grid.rowOrigins {
-            try timed(\.stitch) { () throws(SlideError) in try stitcher.advance(to: y, emit: deliver) }
+            try stitcher.advance(to: y, emit: deliver)  // emitting is timed as decode + encode
             let rows = min(tileHeight, networkHeight - y)
             let networkBand = try timed(\.decode) { () throws(SlideError) in
                 try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
@@ -119,7 +119,7 @@ public final class SlideSegmenter {
                                                megapixels: Double(slide.width * slide.height) / 1e6))
             }
         }
-        try timed(\.stitch) { () throws(SlideError) in try stitcher.advance(to: networkHeight, emit: deliver) }
+        try stitcher.advance(to: networkHeight, emit: deliver)
         if var resampler = upsampler {
             try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
         }

@@ -15,7 +15,7 @@ public final class PNGRowWriter {
     private var rowsWritten = 0
     private var published = false
 
-    public init(path: String, width: Int, height: Int, channels: Int, compressionLevel: Int = 3) throws(SlideError) {
+    public init(path: String, width: Int, height: Int, channels: Int, compressionLevel: Int = 1) throws(SlideError) {
         precondition(channels == 1 || channels == 3)
         self.path = path
         self.width = width
