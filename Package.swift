@@ -8,18 +8,30 @@ import PackageDescription
 ///   SlideIO    TIFF regions in, PNG rows out (imports CTIFF, CPNG)
 ///   Segmentation  slide → tiles → engine → blended stitch → mask/overlay/summary
 ///   Training   datasets, augmentation, training loop, checkpoints, evaluation
+///   ControlProtocol  JSON types shared by unetd and unetctl; ControlClient  HTTP over a Unix socket
+///   DaemonKit  watcher, spool, job store, processor, model registry, control server, systemd (imports CSystemd)
 ///   unet       thin command-line front end
 let package = Package(
     name: "unetd",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "unet", targets: ["unet"]),
+        .executable(name: "unetd", targets: ["unetd"]),
+        .executable(name: "unetctl", targets: ["unetctl"]),
         .library(name: "UNetEngine", targets: ["UNetEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries. Each is imported by exactly one Swift target so no other code sees C types.
@@ -59,10 +71,38 @@ let package = Package(
             ]
         ),
 
+        .target(name: "ControlProtocol"),
+        .target(name: "ControlClient", dependencies: ["ControlProtocol"]),
+        .target(
+            name: "DaemonKit",
+            dependencies: [
+                "UNetCore", "UNetEngine", "SlideIO", "Segmentation", "DefaultModel", "ControlProtocol", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "unetd",
+            dependencies: ["DaemonKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "unetctl",
+            dependencies: ["ControlClient", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         .testTarget(name: "UNetCoreTests", dependencies: ["UNetCore"]),
         .testTarget(name: "UNetEngineTests", dependencies: ["UNetEngine", "UNetCore"]),
         .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "UNetCore"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
+        .testTarget(name: "DaemonTests", dependencies: ["ControlClient", "ControlProtocol", "DaemonKit", "SlideIO"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
     ]
 )

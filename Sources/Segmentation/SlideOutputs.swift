@@ -92,8 +92,8 @@ public struct OutputPaths: Sendable, Equatable {
     public let probabilities: String?
     public let summary: String
 
-    public init(slide: String, directory: String, probabilities: Bool) {
-        let name = URL(fileURLWithPath: slide).deletingPathExtension().lastPathComponent
+    public init(slide: String, directory: String, probabilities: Bool, name: String? = nil) {
+        let name = name ?? URL(fileURLWithPath: slide).deletingPathExtension().lastPathComponent
         let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
         mask = base + ".mask.png"
         overlay = base + ".overlay.png"

@@ -25,7 +25,11 @@ public final class SlideSegmenter {
 
     /// Segments `slidePath` into `outputDirectory`. Throws `SlideError` naming the file and the problem;
     /// on any failure no output is left behind.
-    public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions,
+    /// `outputName` names the outputs (`NAME.mask.png`, ...); by default the slide's file name without extension.
+    /// `isCancelled` is asked before every tile; when it says yes the run stops with `SlideError.cancelled`
+    /// and leaves no outputs.
+    public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions, outputName: String? = nil,
+                        isCancelled: (() -> Bool)? = nil,
                         progress: ((SegmentationProgress) -> Void)? = nil) throws(SlideError) -> SegmentationSummary {
         let clock = ContinuousClock(), started = clock.now
         var timings = SegmentationSummary.Timings()
@@ -47,7 +51,7 @@ public final class SlideSegmenter {
         let grid = TileGrid(imageWidth: networkWidth, imageHeight: networkHeight, maximumTile: options.tile, overlap: options.overlap,
                             multiple: UNet.minimumInputSide)
 
-        let paths = OutputPaths(slide: slidePath, directory: outputDirectory, probabilities: options.writeProbabilities)
+        let paths = OutputPaths(slide: slidePath, directory: outputDirectory, probabilities: options.writeProbabilities, name: outputName)
         let truth = try GroundTruth.locate(for: slidePath, width: slide.width, height: slide.height, options: options.truth)
         try Self.checkOutputsSpareInputs(paths, inputs: [slidePath] + (truth.map { [$0.path] } ?? []))
         let tissue = try options.skipBackground ? timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) } : nil
@@ -88,6 +92,7 @@ public final class SlideSegmenter {
                 try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
             }
             for x in grid.columnOrigins {
+                if isCancelled?() == true { throw SlideError(path: slidePath, reason: SlideError.cancelledReason) }
                 let columns = min(tileWidth, networkWidth - x)
                 if let tissue, !tissue.hasTissue(networkBand, x: x, width: columns, height: rows) {
                     try timed(\.stitch) { stitcher.add(nil, x: x, y: y, rows: rows, columns: columns) }

@@ -10,4 +10,8 @@ public struct SlideError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(path): \(reason)" }
+
+    /// The reason a run stopped because its caller asked it to (not the slide's fault).
+    public static let cancelledReason = "cancelled: the daemon is stopping"
+    public var isCancellation: Bool { reason == Self.cancelledReason }
 }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// The JSON `unetd` serves on its Unix socket and `unetctl` reads: `GET /v1/status`, `GET /v1/jobs`,
+/// `POST /v1/reload`, `POST /v1/pause`, `POST /v1/resume` (and Prometheus text on `GET /metrics`).
+public enum ControlPath {
+    public static let status = "/v1/status"
+    public static let jobs = "/v1/jobs"
+    public static let reload = "/v1/reload"
+    public static let pause = "/v1/pause"
+    public static let resume = "/v1/resume"
+    public static let metrics = "/metrics"
+}
+
+public struct ModelStatus: Codable, Sendable, Equatable {
+    public var path: String
+    public var sha256: String
+    public var loadedAt: Date
+    public var architecture: String
+
+    public init(path: String, sha256: String, loadedAt: Date, architecture: String) {
+        self.path = path
+        self.sha256 = sha256
+        self.loadedAt = loadedAt
+        self.architecture = architecture
+    }
+
+    enum CodingKeys: String, CodingKey { case path, sha256, loadedAt = "loaded_at", architecture }
+}
+
+/// The slide being segmented right now.
+public struct CurrentSlide: Codable, Sendable, Equatable {
+    public var name: String
+    public var jobID: Int64
+    public var tilesDone: Int
+    public var tilesTotal: Int
+    public var startedAt: Date
+
+    public init(name: String, jobID: Int64, tilesDone: Int, tilesTotal: Int, startedAt: Date) {
+        self.name = name
+        self.jobID = jobID
+        self.tilesDone = tilesDone
+        self.tilesTotal = tilesTotal
+        self.startedAt = startedAt
+    }
+
+    enum CodingKeys: String, CodingKey { case name, jobID = "job_id", tilesDone = "tiles_done", tilesTotal = "tiles_total", startedAt = "started_at" }
+}
+
+public struct StatusResponse: Codable, Sendable, Equatable {
+    public struct Queue: Codable, Sendable, Equatable {
+        public var pending: Int
+        public init(pending: Int) { self.pending = pending }
+    }
+
+    public struct Counts: Codable, Sendable, Equatable {
+        public var done: Int
+        public var failed: Int
+        public init(done: Int, failed: Int) { self.done = done; self.failed = failed }
+    }
+
+    public struct LastReload: Codable, Sendable, Equatable {
+        public var ok: Bool
+        public var at: Date
+        public var error: String?
+        public init(ok: Bool, at: Date, error: String?) { self.ok = ok; self.at = at; self.error = error }
+    }
+
+    /// `running` or `paused`.
+    public var state: String
+    public var model: ModelStatus
+    public var queue: Queue
+    public var counts: Counts
+    public var current: CurrentSlide?
+    public var lastReload: LastReload?
+    public var inbox: String
+    public var pid: Int32
+
+    public init(state: String, model: ModelStatus, queue: Queue, counts: Counts, current: CurrentSlide?,
+                lastReload: LastReload?, inbox: String, pid: Int32) {
+        self.state = state
+        self.model = model
+        self.queue = queue
+        self.counts = counts
+        self.current = current
+        self.lastReload = lastReload
+        self.inbox = inbox
+        self.pid = pid
+    }
+
+    enum CodingKeys: String, CodingKey { case state, model, queue, counts, current, lastReload = "last_reload", inbox, pid }
+}
+
+/// One slide's job, as `GET /v1/jobs` lists it (newest first).
+public struct JobRecord: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    /// queued, active, done, failed or duplicate.
+    public var state: String
+    public var attempts: Int
+    public var modelSHA256: String?
+    public var queuedAt: Date
+    public var finishedAt: Date?
+    public var seconds: Double?
+    public var error: String?
+
+    public init(id: Int64, name: String, state: String, attempts: Int, modelSHA256: String?, queuedAt: Date,
+                finishedAt: Date?, seconds: Double?, error: String?) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.attempts = attempts
+        self.modelSHA256 = modelSHA256
+        self.queuedAt = queuedAt
+        self.finishedAt = finishedAt
+        self.seconds = seconds
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, attempts, modelSHA256 = "model_sha256", queuedAt = "queued_at", finishedAt = "finished_at", seconds, error
+    }
+}
+
+public struct JobsResponse: Codable, Sendable, Equatable {
+    public var jobs: [JobRecord]
+    public init(jobs: [JobRecord]) { self.jobs = jobs }
+}
+
+public struct ReloadRequest: Codable, Sendable, Equatable {
+    /// A new model path; nil reloads the configured one.
+    public var model: String?
+    public init(model: String?) { self.model = model }
+}
+
+public struct ReloadResponse: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var model: ModelStatus
+    public var error: String?
+    public init(ok: Bool, model: ModelStatus, error: String?) { self.ok = ok; self.model = model; self.error = error }
+}
+
+public struct ErrorResponse: Codable, Sendable, Equatable {
+    public var error: String
+    public init(error: String) { self.error = error }
+}
+
+/// Dates as ISO 8601 with fractional seconds, on both sides.
+public enum ControlCoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import TOMLKit
+
+/// Where unetd keeps its directories and how it segments. Built from defaults under `--root`, then
+/// `unetd.toml`, then command-line flags; anything unknown or ill-typed is refused with the key named.
+public struct DaemonConfiguration: Sendable, Equatable {
+    public var root: String
+    public var inbox: String
+    public var outbox: String
+    public var archive: String
+    public var failed: String
+    public var state: String
+    public var logs: String
+    public var socket: String
+    /// nil: the embedded default model.
+    public var model: String?
+    public var threads: Int = 2
+    public var tile: Int = 512
+    public var overlap: Int = 32
+    public var threshold: Float?
+    public var maximumPixels: Int = 10_000_000_000
+    public var socketGroup: String?
+    public var socketMode: Int = 0o660
+    /// Seconds a file's size and mtime must stay unchanged before it is claimed.
+    public var quietPeriod: Double = 2
+    /// Seconds between full scans of the inbox (network mounts send no inotify events).
+    public var rescanInterval: Double = 30
+    /// Tries before a slide that keeps failing or crashing is set aside.
+    public var maximumAttempts: Int = 3
+    /// Reload when the model file at `model` changes.
+    public var watchModel: Bool = true
+
+    public init(root: String) {
+        let base = URL(fileURLWithPath: root).standardizedFileURL.path
+        self.root = base
+        inbox = base + "/inbox"
+        outbox = base + "/outbox"
+        archive = base + "/archive"
+        failed = base + "/failed"
+        state = base + "/state"
+        logs = base + "/logs"
+        socket = base + "/unetd.sock"
+    }
+
+    public var metricsLog: String { logs + "/metrics.jsonl" }
+    public var spool: String { state + "/spool" }
+    public var database: String { state + "/jobs.sqlite" }
+
+    public struct Problem: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// Applies a TOML file: every key must be known and of the right type.
+    public mutating func apply(tomlFile path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw Problem(message: "\(path): cannot read configuration") }
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch { throw Problem(message: "\(path): not valid TOML: \(error)") }
+        for key in table.keys {
+            let value = table[key]!
+            func string() throws -> String {
+                guard let s = value.string, !s.isEmpty else { throw Problem(message: "\(path): key '\(key)' must be a non-empty string") }
+                return s
+            }
+            func integer(_ range: ClosedRange<Int>) throws -> Int {
+                guard let i = value.int, range.contains(i) else { throw Problem(message: "\(path): key '\(key)' must be an integer in \(range)") }
+                return i
+            }
+            func number(_ range: ClosedRange<Double>) throws -> Double {
+                guard let d = value.double ?? value.int.map(Double.init), range.contains(d) else {
+                    throw Problem(message: "\(path): key '\(key)' must be a number in \(range)")
+                }
+                return d
+            }
+            switch key {
+            case "inbox": inbox = try string()
+            case "outbox": outbox = try string()
+            case "archive": archive = try string()
+            case "failed": failed = try string()
+            case "state": state = try string()
+            case "logs": logs = try string()
+            case "socket": socket = try string()
+            case "model": model = try string()
+            case "threads": threads = try integer(1...256)
+            case "tile": tile = try integer(16...8192)
+            case "overlap": overlap = try integer(0...1024)
+            case "threshold": threshold = Float(try number(0...1))
+            case "max_pixels": maximumPixels = try integer(1...Int.max)
+            case "socket_group": socketGroup = try string()
+            case "socket_mode":
+                guard let text = value.string, let mode = Int(text, radix: 8), (0...0o777).contains(mode) else {
+                    throw Problem(message: "\(path): key 'socket_mode' must be an octal string such as \"0660\"")
+                }
+                socketMode = mode
+            case "quiet_period": quietPeriod = try number(0...3600)
+            case "rescan_interval": rescanInterval = try number(0.5...86400)
+            case "max_attempts": maximumAttempts = try integer(1...100)
+            case "watch_model":
+                guard let flag = value.bool else { throw Problem(message: "\(path): key 'watch_model' must be true or false") }
+                watchModel = flag
+            default:
+                throw Problem(message: "\(path): unknown key '\(key)'")
+            }
+        }
+        try validate()
+    }
+
+    public func validate() throws {
+        guard overlap < tile / 2 else { throw Problem(message: "overlap \(overlap) must be less than half the tile \(tile)") }
+    }
+}

@@ -1,0 +1,47 @@
+import ControlProtocol
+import Foundation
+import Synchronization
+
+/// What the control server reports and the processor updates: paused or running, the slide in
+/// progress, and readiness. Guarded by a mutex; never held across work.
+public final class DaemonStatus: Sendable {
+    private struct State {
+        var paused = false
+        var current: CurrentSlide?
+        var watching = false
+        var listening = false
+        var announcedReady = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var paused: Bool {
+        get { state.withLock { $0.paused } }
+        set { state.withLock { $0.paused = newValue } }
+    }
+
+    public var current: CurrentSlide? { state.withLock { $0.current } }
+
+    public func setCurrent(_ slide: CurrentSlide?) { state.withLock { $0.current = slide } }
+
+    public func progress(tilesDone: Int, tilesTotal: Int) {
+        state.withLock {
+            $0.current?.tilesDone = tilesDone
+            $0.current?.tilesTotal = tilesTotal
+        }
+    }
+
+    /// Marks one readiness condition; returns true exactly once, when both the watcher (watch added,
+    /// first scan done) and the control socket are up.
+    public func markReady(watching: Bool = false, listening: Bool = false) -> Bool {
+        state.withLock {
+            if watching { $0.watching = true }
+            if listening { $0.listening = true }
+            guard $0.watching, $0.listening, !$0.announcedReady else { return false }
+            $0.announcedReady = true
+            return true
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// inotify on the inbox (`IN_CLOSE_WRITE`, `IN_MOVED_TO`, and `IN_Q_OVERFLOW` meaning "rescan"),
+/// read on a dedicated thread that sleeps in `poll` and wakes the processor through an AsyncStream:
+/// on events, and once a second as a tick (stability checks, watchdog, model-file checks). No busy polling.
+public final class InboxWatcher: @unchecked Sendable {
+    public enum Event: Sendable { case changed, overflow, tick }
+
+    public let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private let inotify: Int32
+    private let wakeup: [Int32]
+    private var thread: Thread?
+
+    /// Adds the watch; throws if the inbox cannot be watched.
+    public init(directory: String) throws {
+        (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(16))
+        inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        guard inotify >= 0 else { throw SpoolError("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+        guard inotify_add_watch(inotify, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB)) >= 0 else {
+            close(inotify)
+            throw SpoolError("cannot watch \(directory): \(String(cString: strerror(errno)))")
+        }
+        var pipeEnds: [Int32] = [0, 0]
+        pipe(&pipeEnds)
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        wakeup = pipeEnds
+    }
+
+    public func start() {
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "inbox-watcher"
+        self.thread = thread
+        thread.start()
+    }
+
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = write(wakeup[1], &byte, 1)
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            var descriptors = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeup[0], events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, 1000)
+            if descriptors[1].revents != 0 { break }
+            guard ready > 0 else { continuation.yield(.tick); continue }
+            var overflow = false, changed = false
+            while true {
+                let count = read(inotify, &buffer, buffer.count)
+                guard count > 0 else { break }
+                var offset = 0
+                while offset < count {
+                    let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
+                    if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { overflow = true } else { changed = true }
+                    offset += MemoryLayout<inotify_event>.size + Int(event.len)
+                }
+            }
+            if overflow { continuation.yield(.overflow) } else if changed { continuation.yield(.changed) }
+        }
+        continuation.finish()
+        close(inotify)
+        close(wakeup[0])
+        close(wakeup[1])
+    }
+}

@@ -1,0 +1,70 @@
+import ControlProtocol
+import DefaultModel
+import Foundation
+import Segmentation
+import UNetCore
+import UNetEngine
+
+/// A loaded model with the segmenter that runs it. One slide at a time uses a segmenter.
+public final class LoadedModel: @unchecked Sendable {
+    public let file: ModelFile
+    public let segmenter: SlideSegmenter
+    public let loadedAt: Date
+
+    init(file: ModelFile, segmenter: SlideSegmenter) {
+        self.file = file
+        self.segmenter = segmenter
+        loadedAt = Date()
+    }
+
+    public var status: ModelStatus {
+        ModelStatus(path: file.path, sha256: file.sha256, loadedAt: loadedAt, architecture: file.metadata.architecture.description)
+    }
+}
+
+/// The model being served, and hot reload: a new checkpoint is loaded and checked beside the old one
+/// (architecture, finite weights, a test inference on a fixed tile) and only then swapped in. The slide
+/// in progress keeps the model it started with; a failed reload leaves the old model serving.
+public actor ModelRegistry {
+    public private(set) var current: LoadedModel
+    public private(set) var lastReload: StatusResponse.LastReload?
+    private let configuredPath: String?
+    private let threads: Int
+
+    public init(path: String?, threads: Int) throws {
+        configuredPath = path
+        self.threads = threads
+        current = try Self.loadChecked(path: path, threads: threads)
+    }
+
+    /// Loads `path` (or the configured model); returns the error message when refused.
+    @discardableResult
+    public func reload(path: String? = nil) async -> String? {
+        let target = path ?? configuredPath
+        let threads = self.threads
+        do {
+            let candidate = try await Task.detached { try Self.loadChecked(path: target, threads: threads) }.value
+            current = candidate
+            lastReload = .init(ok: true, at: Date(), error: nil)
+            return nil
+        } catch {
+            let message = "\(error)"
+            lastReload = .init(ok: false, at: Date(), error: message)
+            return message
+        }
+    }
+
+    static func loadChecked(path: String?, threads: Int) throws -> LoadedModel {
+        let file = try DefaultModel.load(explicitPath: path)
+        let segmenter = try SlideSegmenter(model: file, threads: threads)
+        // A fixed, image-like 64×64 tile through the whole network must give finite probabilities.
+        let side = 64
+        let pixels = (0..<(side * side * 3)).map { UInt8(truncatingIfNeeded: ($0 * 37) ^ ($0 >> 7)) }
+        let probe = ImagePredictor(network: try file.network(), preprocessing: file.metadata.preprocessing, threads: 1)
+        let probabilities = probe.probabilities(.init(width: side, height: side, pixels: pixels))
+        guard probabilities.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
+            throw CheckpointProblem("\(file.path): test inference produced non-finite probabilities")
+        }
+        return LoadedModel(file: file, segmenter: segmenter)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import ControlClient
+import ControlProtocol
+import Foundation
+
+@main
+struct UNetControlCommand: ParsableCommand {
+    /// Accepts `unetctl --socket PATH status` as well as `unetctl status --socket PATH`: the socket
+    /// option given before the subcommand is moved after it, where the subcommands declare it.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--socket", arguments.count >= 2 {
+            let option = Array(arguments[0..<2])
+            arguments.removeFirst(2)
+            arguments += option
+        } else if let first = arguments.first, first.hasPrefix("--socket=") {
+            arguments.append(arguments.removeFirst())
+        }
+        main(arguments)
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "unetctl",
+        abstract: "Talk to a running unetd over its Unix socket.",
+        subcommands: [Status.self, Jobs.self, Reload.self, Pause.self, Resume.self])
+
+    struct Connection: ParsableArguments {
+        @Option(help: "unetd's socket (default: $UNETD_SOCKET, else /run/unetd/unetd.sock).")
+        var socket: String = ProcessInfo.processInfo.environment["UNETD_SOCKET"] ?? "/run/unetd/unetd.sock"
+
+        var client: ControlClient { ControlClient(socketPath: socket) }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "State, model, queue, counts and the slide in progress.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try failing {
+                let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
+                if json { return printJSON(status) }
+                var rows = [("state", status.state), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
+                            ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
+                            ("queue", "\(status.queue.pending) pending"), ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
+                if let current = status.current {
+                    rows.append(("working on", "\(current.name) (\(current.tilesDone)/\(current.tilesTotal) tiles)"))
+                }
+                if let reload = status.lastReload, !reload.ok { rows.append(("last reload", "refused: \(reload.error ?? "?")")) }
+                for (key, value) in rows { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
+            }
+        }
+    }
+
+    struct Jobs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first, with their outcome.")
+        @OptionGroup var connection: Connection
+        @Option(help: "How many.") var limit = 20
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try failing {
+                let jobs = try connection.client.json("GET", "\(ControlPath.jobs)?limit=\(limit)", as: JobsResponse.self)
+                if json { return printJSON(jobs) }
+                for job in jobs.jobs {
+                    let seconds = job.seconds.map { String(format: "%7.1fs", $0) } ?? "        "
+                    print("\(String(job.id).padding(toLength: 6, withPad: " ", startingAt: 0)) \(job.state.padding(toLength: 9, withPad: " ", startingAt: 0)) \(seconds)  \(job.name)\(job.error.map { "  (\($0))" } ?? "")")
+                }
+            }
+        }
+    }
+
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load and check a model (default: the configured one), then swap it in.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "Model file to switch to.") var model: String?
+
+        func run() throws {
+            try failing {
+                let path = model.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+                do {
+                    let response = try connection.client.json("POST", ControlPath.reload, body: ReloadRequest(model: path), as: ReloadResponse.self)
+                    print("reloaded: \(response.model.path) (sha256 \(response.model.sha256))")
+                } catch let failure as FailedResponse<ReloadResponse> {
+                    throw ValidationError("reload refused, still serving \(failure.value.model.sha256.prefix(12)): \(failure.value.error ?? "unknown")")
+                }
+            }
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop starting new slides (the current one finishes).")
+        @OptionGroup var connection: Connection
+        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.pause, as: StatusResponse.self).state) } }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start taking slides again.")
+        @OptionGroup var connection: Connection
+        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.resume, as: StatusResponse.self).state) } }
+    }
+}
+
+/// One `error: ...` line and exit 1 for any failure (daemon not running included).
+func failing(_ body: () throws -> Void) throws {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func printJSON(_ value: some Encodable) {
+    let encoder = ControlCoding.encoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    print(String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self))
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import DaemonKit
+import Foundation
+import Prometheus
+
+@main
+struct UNetDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unetd",
+        abstract: "Watch an inbox of slides, segment each, write masks, overlays and summaries to an outbox.",
+        discussion: "Control it with unetctl (status, jobs, reload, pause, resume) over DIR/unetd.sock.")
+
+    @Option(help: "Root directory for inbox/, outbox/, archive/, failed/, state/, logs/ and unetd.sock.") var root: String
+    @Option(help: "Model file; default: the config's, else the embedded default model.") var model: String?
+    @Option(help: "TOML configuration file (etc/unetd/unetd.toml documents every key).") var config: String?
+    @Option(help: "Threads.") var threads: Int?
+    @Option(help: "Seconds a file must be unchanged before it is claimed.") var quietPeriod: Double?
+    @Option(help: "Seconds between full inbox scans.") var rescanInterval: Double?
+    @Option(help: "Unix socket path.") var socket: String?
+    @Option(help: "State directory (job database, spool); give each daemon its own when several share an inbox.") var state: String?
+    @Option(help: "Inbox directory.") var inbox: String?
+    @Option(help: "Outbox directory.") var outbox: String?
+
+    func run() async throws {
+        var configuration = DaemonConfiguration(root: root)
+        do {
+            if let config { try configuration.apply(tomlFile: config) }
+            if let model { configuration.model = model }
+            if let threads { configuration.threads = threads }
+            if let quietPeriod { configuration.quietPeriod = quietPeriod }
+            if let rescanInterval { configuration.rescanInterval = rescanInterval }
+            if let socket { configuration.socket = socket }
+            if let state { configuration.state = state }
+            if let inbox { configuration.inbox = inbox }
+            if let outbox { configuration.outbox = outbox }
+            try configuration.validate()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let prometheus = PrometheusCollectorRegistry()
+        Daemon.bootstrap(prometheus: prometheus)
+        do {
+            try await Daemon(configuration: configuration).run(prometheus: prometheus)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
