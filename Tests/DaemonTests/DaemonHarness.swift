@@ -1,0 +1,119 @@
+import ControlClient
+import ControlProtocol
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts the real `unetd` binary on a temporary root and talks to it with the real client.
+final class DaemonHarness {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    static func fixture(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
+    /// A width-4 model: the daemon's behaviour, not the network's size, is under test.
+    static let model = fixture("engine/ref_bilinear_c1_bias.pth")
+
+    let root: String
+    let arguments: [String]
+    private(set) var process: Process?
+
+    var socket: String { root + "/unetd.sock" }
+    var inbox: String { root + "/inbox" }
+    var client: ControlClient { ControlClient(socketPath: socket, timeout: 30) }
+
+    init(root: String? = nil, extra: [String] = []) throws {
+        let directory = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("unetd-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.root = directory
+        arguments = ["--root", directory, "--model", Self.model, "--quiet-period", "0.3", "--rescan-interval", "2", "--threads", "2"] + extra
+    }
+
+    static func executable(_ name: String) -> String {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return Bundle.main.bundleURL.appendingPathComponent(name).path
+    }
+
+    /// Launches unetd and waits until it answers on its socket.
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable("unetd"))
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let log = root + "/daemon-\(UUID().uuidString.prefix(8)).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        self.process = process
+        try waitUntil(timeout: 60, "unetd answers on \(socket)") { (try? self.status()) != nil }
+    }
+
+    func status() throws -> StatusResponse { try client.json("GET", ControlPath.status, as: StatusResponse.self) }
+
+    /// SIGTERM and wait; returns the exit status and the seconds it took.
+    @discardableResult
+    func stop(timeout: Double = 30) throws -> (status: Int32, seconds: Double) {
+        guard let process, process.isRunning else { return (0, 0) }
+        let started = Date()
+        process.terminate()
+        try waitUntil(timeout: timeout, "unetd exits after SIGTERM") { !process.isRunning }
+        return (process.terminationStatus, Date().timeIntervalSince(started))
+    }
+
+    func killHard() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func remove() {
+        killHard()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Lines of logs/metrics.jsonl as dictionaries.
+    func metrics() -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: root + "/logs/metrics.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func files(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []).sorted()
+    }
+
+    /// Copies a fixture into the inbox the way `cp` does (written in place).
+    func drop(_ fixture: String, as name: String) throws {
+        try FileManager.default.copyItem(atPath: Self.fixture(fixture), toPath: inbox + "/" + name)
+    }
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    let description: String
+}
+
+func waitUntil(timeout: Double, _ what: String, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(100_000)
+    }
+    throw Timeout(description: "timed out after \(timeout)s waiting until \(what)")
+}
+
+/// Runs unetctl; returns exit status and output.
+func unetctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetctl"))
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}

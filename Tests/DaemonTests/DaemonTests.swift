@@ -1,0 +1,182 @@
+import ControlClient
+import ControlProtocol
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real unetd and unetctl processes, a real inbox, real inotify, a real Unix socket.
+@Suite(.serialized) struct DaemonTests {
+    @Test func droppedSlidesFlowAndBadOnesAreSetAside() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        try daemon.drop("slides/histo_he.tif", as: "first.tif")
+        try daemon.drop("tiff_bad/seek_too_large.tif", as: "broken.tif")
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "second.tiff")
+        try waitUntil(timeout: 60, "three slides finished") { daemon.metrics().count == 3 }
+        #expect(daemon.files("archive") == ["first.tif", "second.tiff"])
+        #expect(daemon.files("failed") == ["broken.error.json", "broken.tif"])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: daemon.root + "/failed/broken.error.json"))) as! [String: Any]
+        #expect((report["reason"] as? String)?.contains("not a readable TIFF") == true)
+        #expect(daemon.files("outbox") == ["first.mask.png", "first.overlay.png", "first.result.json",
+                                           "second.mask.png", "second.overlay.png", "second.result.json"])
+        #expect(daemon.files("inbox").isEmpty)
+        let status = try daemon.status()
+        #expect(status.counts.done == 2 && status.counts.failed == 1 && status.state == "running")
+        let done = daemon.metrics().filter { $0["outcome"] as? String == "done" }
+        #expect(done.allSatisfy { $0["model_sha256"] as? String == status.model.sha256 && $0["width"] != nil && $0["stages"] != nil })
+        let stop = try daemon.stop()
+        #expect(stop.status == 0)
+    }
+
+    @Test func copyMoveAndSlowWriterEachGiveExactlyOneJob() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        // mv: written elsewhere on the same file system, renamed in.
+        let staging = daemon.root + "/staging.tif"
+        try FileManager.default.copyItem(atPath: DaemonHarness.fixture("slides/histo_he.tif"), toPath: staging)
+        #expect(rename(staging, daemon.inbox + "/moved.tif") == 0)
+        // A slow writer: the file grows for over a second; it must not be taken half-written.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: DaemonHarness.fixture("slides/histo_he.tif")))
+        FileManager.default.createFile(atPath: daemon.inbox + "/slow.tif", contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: daemon.inbox + "/slow.tif"))
+        let chunk = bytes.count / 12 + 1
+        for start in stride(from: 0, to: bytes.count, by: chunk) {
+            try handle.write(contentsOf: bytes[start..<min(bytes.count, start + chunk)])
+            usleep(120_000)
+        }
+        try handle.close()
+        try daemon.drop("slides/histo_he.tif", as: "copied.tif")
+        try waitUntil(timeout: 60, "three slides finished") { daemon.metrics().count >= 3 }
+        usleep(1_500_000)  // let any spurious extra job show up
+        let slides = daemon.metrics().map { $0["slide"] as? String ?? "" }.sorted()
+        #expect(slides == ["copied.tif", "moved.tif", "slow.tif"])
+        #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" || $0["outcome"] as? String == "duplicate" })
+        #expect(daemon.files("failed").isEmpty)
+    }
+
+    @Test func reloadSwapsGoodModelsAndRefusesBadOnes() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        let before = try daemon.status().model.sha256
+        let good = try unetctl(["--socket", daemon.socket, "reload", DaemonHarness.fixture("engine/bare_transposed_c2.pth")])
+        #expect(good.status == 0)
+        let after = try daemon.status().model.sha256
+        #expect(after != before)
+        for bad in ["engine/bad/truncated.pth", "engine/bad/wrong_layout.pth", "engine/bad/nan_weight.pth"] {
+            let refused = try unetctl(["--socket", daemon.socket, "reload", DaemonHarness.fixture(bad)])
+            #expect(refused.status != 0, "\(bad)")
+            #expect(refused.stderr.hasPrefix("error: reload refused"), "\(refused.stderr)")
+            let status = try daemon.status()
+            #expect(status.model.sha256 == after)
+            #expect(status.lastReload?.ok == false)
+        }
+        // The model still serves: a slide goes through on it.
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "after-reload.tif")
+        try waitUntil(timeout: 60, "slide finished") { daemon.metrics().count == 1 }
+        #expect(daemon.metrics()[0]["model_sha256"] as? String == after)
+    }
+
+    @Test func killedMidSlideFinishesOnceAfterRestart() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        try daemon.drop("slides/tia_he.tif", as: "long.tif")
+        try waitUntil(timeout: 60, "the slide is in progress") { try daemon.status().current != nil }
+        daemon.killHard()
+        #expect(daemon.files("archive").isEmpty)
+        try daemon.start()
+        try waitUntil(timeout: 120, "the slide finished after restart") { !daemon.metrics().isEmpty }
+        let lines = daemon.metrics()
+        #expect(lines.count == 1 && lines[0]["outcome"] as? String == "done" && lines[0]["attempts"] as? Int == 2)
+        #expect(daemon.files("archive") == ["long.tif"])
+        #expect(daemon.files("outbox") == ["long.mask.png", "long.overlay.png", "long.result.json"])
+        #expect(daemon.files("state/spool").isEmpty)
+        for directory in ["outbox", "archive", "failed", "state", "logs"] {
+            #expect(daemon.files(directory).allSatisfy { !$0.hasSuffix(".tmp") }, "\(directory)")
+        }
+    }
+
+    @Test func sigtermWhileBusyExitsCleanlyAndTheSlideWaits() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        try daemon.drop("slides/tia_he.tif", as: "busy.tif")
+        try waitUntil(timeout: 60, "the slide is in progress") { try daemon.status().current != nil }
+        let stop = try daemon.stop(timeout: 20)
+        #expect(stop.status == 0)
+        #expect(stop.seconds < 20)
+        #expect(daemon.files("outbox").isEmpty)
+        try daemon.start()
+        try waitUntil(timeout: 120, "the slide finished after restart") { !daemon.metrics().isEmpty }
+        #expect(daemon.metrics().count == 1)
+    }
+
+    @Test func twoDaemonsShareOneInboxAndEachSlideGoesToOne() throws {
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-shared-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        let sharedDirectories = ["--inbox", shared + "/inbox", "--outbox", shared + "/outbox"]
+        let first = try DaemonHarness(extra: sharedDirectories), second = try DaemonHarness(extra: sharedDirectories)
+        defer { first.remove(); second.remove() }
+        try first.start()
+        try second.start()
+        let count = 24
+        for i in 0..<count {
+            try FileManager.default.copyItem(atPath: DaemonHarness.fixture("slides/tia_crop_64x48.tif"), toPath: shared + "/inbox/s\(i).tif")
+        }
+        try waitUntil(timeout: 120, "all slides finished") { first.metrics().count + second.metrics().count >= count }
+        usleep(1_000_000)
+        let names = (first.metrics() + second.metrics()).map { $0["slide"] as? String ?? "" }
+        #expect(names.count == count)
+        #expect(Set(names).count == count)
+        #expect(first.files("archive").count + second.files("archive").count == count)
+    }
+
+    @Test func aThousandFilesAreEachProcessedOnce() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        let staging = daemon.root + "/staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        let count = 1000
+        for i in 0..<count {
+            try FileManager.default.copyItem(atPath: DaemonHarness.fixture("slides/tia_crop_64x48.tif"), toPath: staging + "/f\(i).tif")
+        }
+        for i in 0..<count { rename(staging + "/f\(i).tif", daemon.inbox + "/f\(i).tif") }  // all at once
+        try waitUntil(timeout: 900, "all files finished") { daemon.metrics().count >= count }
+        let names = daemon.metrics().map { $0["slide"] as? String ?? "" }
+        #expect(names.count == count && Set(names).count == count)
+        #expect(daemon.files("inbox").isEmpty)
+        // Same content, same model: after the first, the rest are recognised as duplicates.
+        #expect(daemon.metrics().filter { $0["outcome"] as? String == "duplicate" }.count == count - 1)
+    }
+
+    @Test func unetctlSaysWhenTheDaemonIsNotRunning() throws {
+        let result = try unetctl(["--socket", "/nonexistent/unetd.sock", "status"])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasPrefix("error: unetd is not running"))
+    }
+
+    @Test func badConfigurationIsRefusedNamingTheKey() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for (text, key) in [("threads = \"many\"\n", "threads"), ("colour = 3\n", "colour"), ("socket_mode = 660\n", "socket_mode")] {
+            try text.write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetd"))
+            process.arguments = ["--root", root, "--config", root + "/unetd.toml"]
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0)
+            #expect(message.contains("'\(key)'"), "\(message)")
+        }
+    }
+}
