@@ -7,7 +7,7 @@ APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-
 export OPENBLAS_CORETYPE ?= Haswell
 BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
 
-.PHONY: deps build release test bench clean
+.PHONY: deps build release test bench demo install clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -28,6 +28,21 @@ test: deps
 
 bench: release
 	.build/release/unet bench --model $(BENCH_MODEL) --tile 256 --threads 2
+
+demo: release
+	scripts/demo.sh
+
+# Binaries, the default model, the configuration, the unit and the sysusers entry.
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/unetd $(DESTDIR)$(PREFIX)/etc/unetd \
+		$(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/sysusers.d $(DESTDIR)$(PREFIX)/share/doc/unetd
+	install -m 0755 .build/release/unet .build/release/unetd .build/release/unetctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 Sources/DefaultModel/Resources/default-model.safetensors $(DESTDIR)$(PREFIX)/share/unetd/
+	test -e $(DESTDIR)$(PREFIX)/etc/unetd/unetd.toml || install -m 0644 etc/unetd/unetd.toml $(DESTDIR)$(PREFIX)/etc/unetd/
+	install -m 0644 systemd/unetd.service $(DESTDIR)/etc/systemd/system/
+	install -m 0644 systemd/unetd.sysusers $(DESTDIR)/usr/lib/sysusers.d/unetd.conf
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/unetd/
+	@echo "installed; then: systemd-sysusers && systemctl daemon-reload && systemctl enable --now unetd"
 
 clean:
 	rm -rf .build

@@ -21,6 +21,8 @@ final class DaemonHarness {
     var inbox: String { root + "/inbox" }
     var client: ControlClient { ControlClient(socketPath: socket, timeout: 30) }
 
+    var environment: [String: String] = ProcessInfo.processInfo.environment
+
     init(root: String? = nil, extra: [String] = []) throws {
         let directory = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("unetd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -43,6 +45,7 @@ final class DaemonHarness {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable("unetd"))
         process.arguments = arguments
+        process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = root + "/daemon-\(UUID().uuidString.prefix(8)).log"
         FileManager.default.createFile(atPath: log, contents: nil)

@@ -1,0 +1,90 @@
+import ControlClient
+import ControlProtocol
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// sd_notify as systemd would see it (a datagram socket we own as NOTIFY_SOCKET), and the unit file.
+@Suite(.serialized) struct SystemdTests {
+    /// A bound datagram socket collecting notify messages.
+    final class NotifyListener {
+        let path: String
+        let fd: Int32
+
+        init() throws {
+            path = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString.prefix(8)).sock").path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes); $0[bytes.count] = 0 }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard bound == 0 else { throw Timeout(description: "cannot bind \(path)") }
+            var time = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(fd); unlink(path) }
+
+        /// Messages received so far (non-blocking beyond a short timeout).
+        func drain() -> [String] {
+            var messages: [String] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                guard n > 0 else { break }
+                messages.append(String(decoding: buffer[0..<n], as: UTF8.self))
+            }
+            return messages
+        }
+    }
+
+    @Test func readyReloadingAndStoppingAreNotified() throws {
+        let listener = try NotifyListener()
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        daemon.environment["NOTIFY_SOCKET"] = listener.path
+        try daemon.start()
+        var messages: [String] = []
+        try waitUntil(timeout: 30, "READY=1") { messages += listener.drain(); return messages.contains { $0.contains("READY=1") } }
+        #expect(messages.first { $0.contains("READY=1") }?.contains("STATUS=") == true)
+        messages = []
+        #expect(try unetctl(["--socket", daemon.socket, "reload"]).status == 0)
+        try waitUntil(timeout: 30, "RELOADING then READY") {
+            messages += listener.drain()
+            return messages.contains { $0.contains("RELOADING=1") } && messages.last { $0.contains("READY=1") } != nil
+        }
+        let reloading = try #require(messages.first { $0.contains("RELOADING=1") })
+        #expect(reloading.contains("MONOTONIC_USEC="))
+        #expect(messages.firstIndex { $0.contains("RELOADING=1") }! < messages.lastIndex { $0.contains("READY=1") }!)
+        try daemon.stop()
+        messages = listener.drain()
+        #expect(messages.contains { $0.contains("STOPPING=1") })
+    }
+
+    @Test func unitFileExposureIsLow() throws {
+        let unit = DaemonHarness.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd/unetd.service").path
+        let text = try String(contentsOfFile: unit, encoding: .utf8)
+        for directive in ["Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=unetd", "StateDirectory=unetd",
+                          "LogsDirectory=unetd", "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies=AF_UNIX"] {
+            #expect(text.contains(directive), "\(directive)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["security", "--offline=true", unit]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let line = try #require(report.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
+        #expect(score <= 1.5, "\(line)")
+    }
+}

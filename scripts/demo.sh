@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's run command: unetd in the foreground on a local root with the embedded default model;
+# a bundled real H&E slide (and its BreCaHAD-style ground truth) is dropped into the inbox once the
+# daemon is ready; unetctl status and the outputs are shown; then the daemon is stopped (SIGTERM).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.build/release}
+ROOT=${ROOT:-demo}
+rm -rf "$ROOT"
+mkdir -p "$ROOT"
+"$BIN/unetd" --root "$ROOT" --quiet-period 0.5 &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 100); do "$BIN/unetctl" --socket "$ROOT/unetd.sock" status >/dev/null 2>&1 && break; sleep 0.2; done
+cp Tests/Fixtures/slides/tia_he.json "$ROOT/inbox/sample.json"
+cp Tests/Fixtures/slides/tia_he.tif "$ROOT/inbox/sample.tif"
+for _ in $(seq 600); do [ -f "$ROOT/archive/sample.tif" ] && break; sleep 0.2; done
+echo
+"$BIN/unetctl" --socket "$ROOT/unetd.sock" status
+echo
+"$BIN/unetctl" --socket "$ROOT/unetd.sock" jobs
+echo
+ls -l "$ROOT/outbox" "$ROOT/archive"
+echo
+tail -n 1 "$ROOT/logs/metrics.jsonl"
