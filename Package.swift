@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "DaemonKit",
             dependencies: [
-                "UNetCore", "UNetEngine", "SlideIO", "Segmentation", "DefaultModel", "ControlProtocol", "CSystemd",
+                "UNetCore", "UNetEngine", "SlideIO", "Segmentation", "DefaultModel", "ControlProtocol", "ControlClient", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,3 +1,5 @@
+import ControlClient
+import ControlProtocol
 import Foundation
 import Logging
 import Metrics
@@ -50,16 +52,9 @@ public struct Daemon {
     /// Removes a stale socket file, or refuses to start when another unetd answers on it.
     static func claimSocketPath(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes); $0[bytes.count] = 0 }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        if (try? ControlClient(socketPath: path, timeout: 2).request("GET", ControlPath.status)) != nil {
+            throw SpoolError("another unetd is already listening on \(path)")
         }
-        if connected == 0 { throw SpoolError("another unetd is already listening on \(path)") }
         unlink(path)
     }
 

@@ -151,7 +151,9 @@ public final class SlideProcessor: Service, @unchecked Sendable {
     private func process(_ job: JobStore.Job) async {
         let model = await registry.current
         if let earlier = try? store.finishedDuplicate(contentSHA256: job.contentSHA256, modelSHA256: model.file.sha256, excluding: job.id) {
-            try? spool.archive(spoolPath: job.spoolPath, name: job.name)
+            do { try spool.archive(spoolPath: job.spoolPath, name: job.name) } catch {
+                logger.error("archiving failed", metadata: ["slide": "\(job.name)", "error": "\(error)"])
+            }
             try? store.finish(job.id, state: "duplicate", modelSHA256: model.file.sha256, seconds: 0, error: nil)
             duplicateCounter.increment()
             logger.notice("duplicate slide: same content and model as an earlier job", metadata: ["slide": "\(job.name)", "earlier_job": "\(earlier)"])

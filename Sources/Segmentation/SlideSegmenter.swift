@@ -172,7 +172,3 @@ public final class SlideSegmenter {
         }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

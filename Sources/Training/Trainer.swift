@@ -123,7 +123,3 @@ public final class Trainer {
         try AtomicFile.write(Array(lines.utf8), to: historyPath)
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -51,7 +51,7 @@ public struct InferenceBenchmark: Sendable {
                     runner.logits(input: source.baseAddress!, height: tile, width: tile, into: destination.baseAddress!)
                     let elapsed = ContinuousClock.now - start
                     if run >= warmupRuns {
-                        seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                        seconds.append(elapsed.seconds)
                     }
                 }
             }

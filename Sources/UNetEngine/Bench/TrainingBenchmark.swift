@@ -46,7 +46,7 @@ public struct TrainingBenchmark: Sendable {
                     let start = ContinuousClock.now
                     _ = trainer.step(images: x.baseAddress!, targets: t.baseAddress!, loss: .bce)
                     let elapsed = ContinuousClock.now - start
-                    if step >= warmupSteps { seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+                    if step >= warmupSteps { seconds.append(elapsed.seconds) }
                 }
             }
         }
