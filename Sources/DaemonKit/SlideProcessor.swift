@@ -26,7 +26,20 @@ public final class SlideProcessor: Service, @unchecked Sendable {
     private let wakeups: AsyncStream<Void>
     /// Last seen (size, mtime) per inbox name, and when it last changed.
     private var seen: [String: (candidate: Spool.Candidate, since: Date)] = [:]
-    private var modelStamp: (Int64, Double)?
+    /// Inode, size and mtime of the configured model file when last looked at.
+    private var modelStamp: ModelFileStamp?
+
+    struct ModelFileStamp: Equatable {
+        let inode: UInt64, size: Int64, modified: Double
+
+        init?(_ path: String?) {
+            var info = stat()
+            guard let path, stat(path, &info) == 0 else { return nil }
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
+        }
+    }
 
     private let doneCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "done")])
     private let failedCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "failed")])
@@ -58,6 +71,7 @@ public final class SlideProcessor: Service, @unchecked Sendable {
         for job in exhausted {
             await finishFailed(job, reason: "crashed the daemon \(job.attempts) times; set aside", model: nil)
         }
+        modelStamp = ModelFileStamp(configuration.model)
         // Watch first, then scan, so nothing dropped in between is missed.
         let watcher = try InboxWatcher(directory: configuration.inbox)
         watcher.start()
@@ -220,15 +234,12 @@ public final class SlideProcessor: Service, @unchecked Sendable {
                              "model_sha256": model ?? NSNull(), "job_id": job.id, "attempts": job.attempts, "error": reason])
     }
 
-    /// Reloads when the configured model file changed on disk.
+    /// Reloads when the configured model file changed on disk (replaced, rewritten or touched).
     private func checkModelFile() async {
-        guard configuration.watchModel, let path = configuration.model else { return }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        let stamp = (Int64(info.st_size), Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9)
+        guard configuration.watchModel, let stamp = ModelFileStamp(configuration.model) else { return }
         defer { modelStamp = stamp }
         guard let previous = modelStamp, previous != stamp else { return }
-        logger.notice("model file changed; reloading", metadata: ["model": "\(path)"])
+        logger.notice("model file changed; reloading", metadata: ["model": "\(configuration.model ?? "")"])
         notifier.reloading()
         if let error = await registry.reload() { logger.error("reload refused", metadata: ["error": "\(error)"]) }
         notifier.ready(status: "model reloaded")

@@ -155,6 +155,57 @@ import Glibc
         #expect(daemon.metrics().filter { $0["outcome"] as? String == "duplicate" }.count == count - 1)
     }
 
+    @Test func aChangedModelFileIsReloaded() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-watch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let modelPath = root + "/current.pth"
+        try FileManager.default.copyItem(atPath: DaemonHarness.fixture("engine/ref_bilinear_c1_bias.pth"), toPath: modelPath)
+        let daemon = try DaemonHarness(root: root, extra: ["--model", modelPath])
+        defer { daemon.remove() }
+        try daemon.start()
+        let before = try daemon.status().model.sha256
+        // Replace the file the way a deployment would: write beside it, rename over it.
+        try FileManager.default.copyItem(atPath: DaemonHarness.fixture("engine/bare_transposed_c2.pth"), toPath: root + "/next.pth")
+        #expect(rename(root + "/next.pth", modelPath) == 0)
+        try waitUntil(timeout: 30, "the new model is serving") { try daemon.status().model.sha256 != before }
+    }
+
+    @Test func aClientThatNeverReadsCannotStallTheDaemon() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        // Ten connections that send half a request and then nothing, and one that asks for metrics
+        // but never reads the answer.
+        var idle: [Int32] = []
+        for index in 0..<11 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(daemon.socket.utf8)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes); $0[bytes.count] = 0 }
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            let text = index < 10 ? "GET /v1/status HTTP/1.1\r\nHost:" : "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+            _ = text.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            idle.append(fd)
+        }
+        defer { idle.forEach { close($0) } }
+        let started = Date()
+        #expect(try daemon.status().state == "running")
+        #expect(Date().timeIntervalSince(started) < 2)
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "meanwhile.tif")
+        try waitUntil(timeout: 60, "a slide still goes through") { daemon.metrics().count == 1 }
+    }
+
+    @Test func malformedRequestsGetA4xx() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        try daemon.start()
+        let badBody = try daemon.client.request("POST", ControlPath.reload, body: Data("{not json".utf8))
+        #expect(badBody.status == 400)
+        #expect(String(decoding: badBody.body, as: UTF8.self).contains("error"))
+        #expect(try daemon.client.request("GET", "/v1/nothing-here").status == 404)
+    }
+
     @Test func unetctlSaysWhenTheDaemonIsNotRunning() throws {
         let result = try unetctl(["--socket", "/nonexistent/unetd.sock", "status"])
         #expect(result.status != 0)
