@@ -58,11 +58,13 @@ struct Conv2D: Sendable {
             let columns = scratch + worker * columnsPerWorker
             let pixels = rows.count * width
             im2col(input: input, height: height, width: width, firstRow: rows.lowerBound, rows: rows.count, columns: columns)
+            // Start from the bias and accumulate (beta = 1): OpenBLAS then skips its zeroing pass.
+            fillBias(output: output, plane: plane, start: rows.lowerBound * width, count: pixels)
             weight.withUnsafeBufferPointer { w in
                 BLAS.gemm(m: outputChannels, n: pixels, k: columnRows, a: w.baseAddress!, lda: columnRows,
-                          b: columns, ldb: pixels, c: output + rows.lowerBound * width, ldc: plane)
+                          b: columns, ldb: pixels, c: output + rows.lowerBound * width, ldc: plane, beta: 1)
             }
-            addBias(output: output, plane: plane, start: rows.lowerBound * width, count: pixels, relu: relu)
+            if relu { rectify(output: output, plane: plane, start: rows.lowerBound * width, count: pixels) }
         }
     }
 
@@ -104,6 +106,17 @@ struct Conv2D: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    private func fillBias(output: UnsafeMutablePointer<Float>, plane: Int, start: Int, count: Int) {
+        for channel in 0..<outputChannels { (output + channel * plane + start).update(repeating: bias[channel], count: count) }
+    }
+
+    private func rectify(output: UnsafeMutablePointer<Float>, plane: Int, start: Int, count: Int) {
+        for channel in 0..<outputChannels {
+            let values = output + channel * plane + start
+            for i in 0..<count { values[i] = max(values[i], 0) }
         }
     }
 
