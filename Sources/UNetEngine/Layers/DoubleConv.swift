@@ -5,9 +5,37 @@ import UNetCore
 struct DoubleConv: Sendable {
     let first: Conv2D
     let second: Conv2D
-    /// Winograd versions of the two convolutions where they pay (enough channels).
-    let fastFirst: WinogradConv3x3?
-    let fastSecond: WinogradConv3x3?
+    /// The kernels that run the two convolutions at inference: Winograd where there are enough
+    /// channels, else shifted rows (3 copies of the input instead of im2col's 9).
+    let kernels: [ConvolutionKernel]
+
+    enum ConvolutionKernel: Sendable {
+        case winograd(WinogradConv3x3)
+        case shiftedRows(ShiftedRowsConv3x3)
+
+        init(_ conv: Conv2D) {
+            self = WinogradConv3x3.isWorthwhile(for: conv) ? .winograd(WinogradConv3x3(conv)) : .shiftedRows(ShiftedRowsConv3x3(conv))
+        }
+
+        func scratchCount(height: Int, width: Int, workers: Int) -> Int {
+            switch self {
+            case .winograd(let fast): fast.scratchCount(width: width)
+            case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width, workers: workers)
+            }
+        }
+
+        func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
+                     scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
+            switch self {
+            case .winograd(let fast):
+                fast.forward(input: input, height: height, width: width, output: output, relu: true,
+                             scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+            case .shiftedRows(let shifted):
+                shifted.forward(input: input, height: height, width: width, output: output, relu: true,
+                                scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+            }
+        }
+    }
 
     /// Builds the block from `PREFIX.{0,1,3,4}.*` of a validated state dict.
     init(_ tensors: [String: Tensor], prefix: String) {
@@ -17,27 +45,20 @@ struct DoubleConv: Sendable {
         }
         first = conv(0)
         second = conv(3)
-        fastFirst = WinogradConv3x3.isWorthwhile(for: first) ? WinogradConv3x3(first) : nil
-        fastSecond = WinogradConv3x3.isWorthwhile(for: second) ? WinogradConv3x3(second) : nil
+        kernels = [ConvolutionKernel(first), ConvolutionKernel(second)]
     }
 
-    /// Scratch per worker the Winograd convolutions need at this width.
-    func winogradScratch(width: Int) -> Int {
-        max(fastFirst?.scratchCount(width: width) ?? 0, fastSecond?.scratchCount(width: width) ?? 0)
+    /// Scratch per worker both kernels need at this size.
+    func scratchCount(height: Int, width: Int, workers: Int) -> Int {
+        kernels.map { $0.scratchCount(height: height, width: width, workers: workers) }.max()!
     }
 
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
                  parallel: ParallelBands) {
-        for (conv, fast, source, destination) in [(first, fastFirst, input, UnsafeMutablePointer(middle)),
-                                                  (second, fastSecond, UnsafePointer(middle), output)] {
-            if let fast {
-                fast.forward(input: source, height: height, width: width, output: destination, relu: true,
-                             scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
-            } else {
-                conv.forward(input: source, height: height, width: width, output: destination, relu: true,
-                             scratch: scratch, columnsPerWorker: columnsPerWorker, parallel: parallel)
-            }
-        }
+        kernels[0].forward(input: input, height: height, width: width, output: middle,
+                           scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
+        kernels[1].forward(input: middle, height: height, width: width, output: output,
+                           scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
     }
 }

@@ -48,9 +48,9 @@ final class Workspace {
         // im2col: one band buffer per worker, as large as the largest band any layer asks for.
         let convs = network.encoder.enumerated().flatMap { level, block in [(block.first, level), (block.second, level)] }
             + network.decoder.enumerated().flatMap { stage, layer in [(layer.conv.first, 3 - stage), (layer.conv.second, 3 - stage)] }
-        let winograd = network.encoder.enumerated().map { $1.winogradScratch(width: sizes[$0].1) }
-            + network.decoder.enumerated().map { $1.conv.winogradScratch(width: sizes[3 - $0].1) }
-        columnsPerWorker = max(winograd.max()!, convs.map { conv, level in
+        let kernels = network.encoder.enumerated().map { $1.scratchCount(height: sizes[$0].0, width: sizes[$0].1, workers: parallel.workers) }
+            + network.decoder.enumerated().map { $1.conv.scratchCount(height: sizes[3 - $0].0, width: sizes[3 - $0].1, workers: parallel.workers) }
+        columnsPerWorker = max(kernels.max()!, convs.map { conv, level in
             conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1, workers: parallel.workers)
         }.max()!)
         columns = allocate(columnsPerWorker * parallel.workers)
