@@ -12,15 +12,24 @@ struct DoubleConv: Sendable {
     enum ConvolutionKernel: Sendable {
         case winograd(WinogradConv3x3)
         case shiftedRows(ShiftedRowsConv3x3)
+        /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
+        case im2col(Conv2D)
 
         init(_ conv: Conv2D) {
-            self = WinogradConv3x3.isWorthwhile(for: conv) ? .winograd(WinogradConv3x3(conv)) : .shiftedRows(ShiftedRowsConv3x3(conv))
+            if WinogradConv3x3.isWorthwhile(for: conv) {
+                self = .winograd(WinogradConv3x3(conv))
+            } else if conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels {
+                self = .shiftedRows(ShiftedRowsConv3x3(conv))
+            } else {
+                self = .im2col(conv)
+            }
         }
 
         func scratchCount(height: Int, width: Int, workers: Int) -> Int {
             switch self {
             case .winograd(let fast): fast.scratchCount(width: width)
             case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width, workers: workers)
+            case .im2col(let conv): conv.columnRows * width * conv.bandRows(height: height, width: width, workers: workers)
             }
         }
 
@@ -33,6 +42,9 @@ struct DoubleConv: Sendable {
             case .shiftedRows(let shifted):
                 shifted.forward(input: input, height: height, width: width, output: output, relu: true,
                                 scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+            case .im2col(let conv):
+                conv.forward(input: input, height: height, width: width, output: output, relu: true,
+                             scratch: scratch, columnsPerWorker: scratchPerWorker, parallel: parallel)
             }
         }
     }

@@ -12,6 +12,8 @@ struct ShiftedRowsConv3x3: Sendable {
     /// Columns per worker and band: 2 MiB, at least 512 pixels per GEMM (as `Conv2D`).
     static let bandBudget = 512 << 10
     static let minimumBandPixels = 512
+    /// Below this, three GEMMs of depth 3·in lose to one im2col GEMM of depth 9·in.
+    static let minimumInputChannels = 8
 
     init(_ conv: Conv2D) {
         precondition(conv.kernelSize == 3)
