@@ -67,8 +67,12 @@ final class Workspace {
                                    middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
         for level in 1...4 {
             let previous = sizes[level - 1]
-            MaxPool2x2.forward(input: concatenated[level - 1].baseAddress!, channels: network.encoder[level - 1].second.outputChannels,
-                               height: previous.height, width: previous.width, output: pooled.baseAddress!)
+            let source = concatenated[level - 1].baseAddress!, target = pooled.baseAddress!
+            let inPlane = previous.height * previous.width, outPlane = sizes[level].height * sizes[level].width
+            parallel.split(count: network.encoder[level - 1].second.outputChannels) { _, channels in
+                MaxPool2x2.forward(input: source + channels.lowerBound * inPlane, channels: channels.count,
+                                   height: previous.height, width: previous.width, output: target + channels.lowerBound * outPlane)
+            }
             let destination = level == 4 ? bottleneck.baseAddress! : concatenated[level].baseAddress!
             network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
                                            output: destination, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
@@ -84,8 +88,12 @@ final class Workspace {
             let placement = PaddedPlacement(source: 2 * source.height, 2 * source.width, into: target.height, target.width)
             switch layer.upsampler {
             case .bilinear:
-                BilinearUpsample2x.forward(input: below, channels: belowChannels, height: source.height, width: source.width,
-                                           output: destination, placement: placement)
+                let inPlane = source.height * source.width, outPlane = target.height * target.width, input = below
+                parallel.split(count: belowChannels) { _, channels in
+                    BilinearUpsample2x.forward(input: input + channels.lowerBound * inPlane, channels: channels.count,
+                                               height: source.height, width: source.width,
+                                               output: destination + channels.lowerBound * outPlane, placement: placement)
+                }
             case .transposed(let up):
                 up.forward(input: below, height: source.height, width: source.width, output: destination,
                            placement: placement, scratch: upsampleScratch.baseAddress!, parallel: parallel)
