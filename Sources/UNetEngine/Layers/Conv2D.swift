@@ -84,29 +84,32 @@ struct Conv2D: Sendable {
 
     /// Fills `columns[(c·k + ky)·k + kx, r·W + x] = input[c, firstRow + r + ky − pad, x + kx − pad]` (zero outside).
     func im2col(input: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, rows: Int,
-                        columns: UnsafeMutablePointer<Float>) {
+                columns: UnsafeMutablePointer<Float>) {
         let k = kernelSize, pad = kernelSize / 2, pixels = rows * width
         for channel in 0..<inputChannels {
             let source = input + channel * height * width
             for ky in 0..<k {
                 for kx in 0..<k {
                     let destination = columns + ((channel * k + ky) * k + kx) * pixels
-                    let dx = kx - pad
-                    let validStart = max(0, -dx), validEnd = min(width, width - dx)
                     for r in 0..<rows {
-                        let row = destination + r * width
-                        let sourceY = firstRow + r + ky - pad
-                        guard sourceY >= 0 && sourceY < height else {
-                            row.update(repeating: 0, count: width)
-                            continue
-                        }
-                        if validStart > 0 { row.update(repeating: 0, count: validStart) }
-                        (row + validStart).update(from: source + sourceY * width + validStart + dx, count: validEnd - validStart)
-                        if validEnd < width { (row + validEnd).update(repeating: 0, count: width - validEnd) }
+                        let y = firstRow + r + ky - pad
+                        Self.copyShiftedRow(y >= 0 && y < height ? source + y * width : nil, width: width, dx: kx - pad,
+                                            into: destination + r * width)
                     }
                 }
             }
         }
+    }
+
+    /// `row[x] = source[x + dx]`, zero where `x + dx` leaves the row, or all zero when `source` is nil
+    /// (a row above or below the image): one row of an im2col-style buffer.
+    @inline(__always)
+    static func copyShiftedRow(_ source: UnsafePointer<Float>?, width: Int, dx: Int, into row: UnsafeMutablePointer<Float>) {
+        guard let source else { row.update(repeating: 0, count: width); return }
+        let validStart = max(0, -dx), validEnd = min(width, width - dx)
+        if validStart > 0 { row.update(repeating: 0, count: validStart) }
+        (row + validStart).update(from: source + validStart + dx, count: validEnd - validStart)
+        if validEnd < width { (row + validEnd).update(repeating: 0, count: width - validEnd) }
     }
 
     private func fillBias(output: UnsafeMutablePointer<Float>, plane: Int, start: Int, count: Int) {

@@ -55,13 +55,10 @@ struct ShiftedRowsConv3x3: Sendable {
                 let source = input + c * plane
                 for kx in 0..<3 {
                     let destination = columns + (c * 3 + kx) * span
-                    let dx = kx - 1, validStart = max(0, -dx), validEnd = min(width, width - dx)
                     for j in 0..<(rows.count + 2) {
-                        let y = rows.lowerBound - 1 + j, row = destination + j * width
-                        guard y >= 0 && y < height else { row.update(repeating: 0, count: width); continue }
-                        if validStart > 0 { row.update(repeating: 0, count: validStart) }
-                        (row + validStart).update(from: source + y * width + validStart + dx, count: validEnd - validStart)
-                        if validEnd < width { (row + validEnd).update(repeating: 0, count: width - validEnd) }
+                        let y = rows.lowerBound - 1 + j
+                        Conv2D.copyShiftedRow(y >= 0 && y < height ? source + y * width : nil, width: width, dx: kx - 1,
+                                              into: destination + j * width)
                     }
                 }
             }
