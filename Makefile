@@ -1,5 +1,5 @@
 # unetd developer entry points. `make deps` once (as root), then `make test` / `make build` / `make bench`.
-SWIFT ?= swift
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-dev pkg-config
 # OpenBLAS' auto-detected Cooperlake kernels are slower than Haswell's on Zen 4 for every conv shape
