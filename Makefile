@@ -2,8 +2,8 @@
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-dev pkg-config
-# OpenBLAS' auto-detected Cooperlake kernels are slower than Haswell's on Zen 4 for every conv shape
-# measured here (see BENCHMARKS.md); the library reads this when it loads.
+# OpenBLAS auto-detects Zen (or Cooperlake where AVX-512 is exposed, which measured slower than
+# Haswell on every conv shape); Haswell is never slower here. The library reads this when it loads.
 export OPENBLAS_CORETYPE ?= Haswell
 BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
 
