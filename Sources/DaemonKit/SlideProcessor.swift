@@ -75,7 +75,7 @@ public final class SlideProcessor: Service, @unchecked Sendable {
         // Watch first, then scan, so nothing dropped in between is missed.
         let watcher = try InboxWatcher(directory: configuration.inbox)
         watcher.start()
-        try scan(force: true)
+        try scan()
         if status.markReady(watching: true) { await announceReady() }
 
         await withGracefulShutdownHandler {
@@ -84,13 +84,12 @@ public final class SlideProcessor: Service, @unchecked Sendable {
                     var lastFullScan = Date()
                     for await event in watcher.events {
                         switch event {
-                        case .changed, .overflow: try? self.scan(force: event == .overflow)
+                        case .changed, .overflow: try? self.scan()
                         case .tick:
-                            if Date().timeIntervalSince(lastFullScan) >= self.configuration.rescanInterval {
+                            // Periodic full scan (network mounts send no events), or sooner while files settle.
+                            if Date().timeIntervalSince(lastFullScan) >= self.configuration.rescanInterval || !self.seen.isEmpty {
                                 lastFullScan = Date()
-                                try? self.scan(force: true)
-                            } else if !self.seen.isEmpty {
-                                try? self.scan(force: false)
+                                try? self.scan()
                             }
                             await self.checkModelFile()
                         }
@@ -122,7 +121,7 @@ public final class SlideProcessor: Service, @unchecked Sendable {
     }
 
     /// Claims every inbox slide whose size and mtime have held still for the quiet period.
-    private func scan(force: Bool) throws {
+    private func scan() throws {
         let now = Date()
         var present = Set<String>()
         for candidate in spool.candidates() {
@@ -137,7 +136,6 @@ public final class SlideProcessor: Service, @unchecked Sendable {
             }
         }
         for name in seen.keys where !present.contains(name) { seen[name] = nil }
-        _ = force
     }
 
     private func claim(_ name: String) throws {
@@ -146,20 +144,22 @@ public final class SlideProcessor: Service, @unchecked Sendable {
         let hash = try Spool.sha256(of: claimed.path)
         let id = try store.enqueue(name: name, spoolPath: claimed.path, contentSHA256: hash)
         logger.info("claimed slide", metadata: ["slide": "\(name)", "job": "\(id)"])
-        updateQueueMetrics()
     }
 
     private func drainQueue() async {
+        await publishQueueStatus()
         while !status.paused, !stopping.withLock({ $0 }), let job = try? store.claimNext() {
             await process(job)
+            await publishQueueStatus()
         }
-        updateQueueMetrics()
     }
 
-    private func updateQueueMetrics() {
+    /// The queue gauge and systemd's STATUS= line (queue, counts, model).
+    private func publishQueueStatus() async {
         let counts = (try? store.counts()) ?? (pending: 0, done: 0, failed: 0)
         queueGauge.record(counts.pending)
-        notifier.status("queue \(counts.pending), done \(counts.done), failed \(counts.failed)")
+        let model = await registry.current.file.sha256.prefix(12)
+        notifier.status("queue \(counts.pending), done \(counts.done), failed \(counts.failed); model \(model)")
     }
 
     private func process(_ job: JobStore.Job) async {
