@@ -98,11 +98,12 @@ let package = Package(
             dependencies: ["ControlClient", "ControlProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "UNetCoreTests", dependencies: ["UNetCore"]),
-        .testTarget(name: "UNetEngineTests", dependencies: ["UNetEngine", "UNetCore"]),
-        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "UNetCore"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
-        .testTarget(name: "DaemonTests", dependencies: ["ControlClient", "ControlProtocol", "DaemonKit", "SlideIO"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
+        .testTarget(name: "UNetEngineTests", dependencies: ["TestSupport", "UNetEngine", "UNetCore"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["TestSupport", "SlideIO", "UNetCore"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["TestSupport", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "ControlClient", "ControlProtocol", "DaemonKit", "SlideIO"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
     ]
 )

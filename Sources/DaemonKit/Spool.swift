@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import UNetCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,8 +59,8 @@ public struct Spool: Sendable {
         for suffix in Self.companionSuffixes {
             _ = rename(configuration.inbox + "/" + stem + suffix, configuration.spool + "/" + jobTag + "-" + stem + suffix)
         }
-        syncDirectory(configuration.spool)
-        syncDirectory(configuration.inbox)
+        AtomicFile.syncDirectory(configuration.spool)
+        AtomicFile.syncDirectory(configuration.inbox)
         return ClaimedSlide(name: name, path: spooled)
     }
 
@@ -77,7 +78,7 @@ public struct Spool: Sendable {
         let report: [String: Any] = ["slide": name, "reason": reason, "attempts": attempts,
                                      "time": ISO8601DateFormatter().string(from: Date())]
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-        try writeDurably(Array(data), to: stem + ".error.json")
+        try AtomicFile.write(Array(data), to: stem + ".error.json")
         return destination
     }
 
@@ -91,8 +92,8 @@ public struct Spool: Sendable {
         for suffix in Self.companionSuffixes where FileManager.default.fileExists(atPath: spoolStem + suffix) {
             try linkOrRename(spoolStem + suffix, directory + "/" + finalStem + suffix)
         }
-        syncDirectory(directory)
-        syncDirectory(configuration.spool)
+        AtomicFile.syncDirectory(directory)
+        AtomicFile.syncDirectory(configuration.spool)
         return destination
     }
 
@@ -151,22 +152,6 @@ public struct Spool: Sendable {
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-
-    func writeDurably(_ bytes: [UInt8], to path: String) throws {
-        let temporary = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let hidden = (temporary as NSString).lastPathComponent
-        let hiddenPath = ((temporary as NSString).deletingLastPathComponent as NSString).appendingPathComponent("." + hidden)
-        guard FileManager.default.createFile(atPath: hiddenPath, contents: Data(bytes)) else { throw SpoolError("cannot write \(path)") }
-        let fd = open(hiddenPath, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(hiddenPath, path) == 0 else { throw SpoolError("cannot rename into \(path)") }
-        syncDirectory((path as NSString).deletingLastPathComponent)
-    }
-
-    func syncDirectory(_ directory: String) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY)
-        if fd >= 0 { fsync(fd); close(fd) }
     }
 }
 

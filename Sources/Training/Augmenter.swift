@@ -34,7 +34,7 @@ public struct Augmenter: Sendable {
                     let x0 = min(Int(x), width - 1), y0 = min(Int(y), height - 1)
                     let x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
                     let wx = Float(x - Double(x0)), wy = Float(y - Double(y0))
-                    var rgb: [Float] = [0, 0, 0]
+                    var rgb = SIMD3<Float>()
                     for c in 0..<3 {
                         let top = Float(pixels[(y0 * width + x0) * 3 + c]) * (1 - wx) + Float(pixels[(y0 * width + x1) * 3 + c]) * wx
                         let bottom = Float(pixels[(y1 * width + x0) * 3 + c]) * (1 - wx) + Float(pixels[(y1 * width + x1) * 3 + c]) * wx
@@ -156,11 +156,14 @@ struct StainJitter {
         shift = (0..<3).map { _ in generator.uniform(-0.04...0.04) }
     }
 
-    func apply(_ rgb: [Float]) -> [Float] {
-        (0..<3).map { c in
+    /// Per channel, no allocation: this runs for every pixel of every training tile.
+    func apply(_ rgb: SIMD3<Float>) -> SIMD3<Float> {
+        var result = SIMD3<Float>()
+        for c in 0..<3 {
             let density = -log((rgb[c] + 1) / 256)
             let jittered = max(0, density * scale[c] + shift[c])
-            return min(255, max(0, 256 * exp(-jittered) - 1))
+            result[c] = min(255, max(0, 256 * exp(-jittered) - 1))
         }
+        return result
     }
 }

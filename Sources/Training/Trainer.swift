@@ -105,7 +105,7 @@ public final class Trainer {
             try TrainingCheckpoint.write(checkpointPath, parameters: trainer.parameters, optimizer: trainer.optimizer,
                                          metadata: metadata, state: state, options: options)
             history.append(record)
-            try appendHistory(record)
+            try writeHistory()
             try CurvePlot.write(history, to: options.output + "/curves.png")
         }
     }
@@ -116,7 +116,7 @@ public final class Trainer {
     }
 
     /// Rewrites history.jsonl as the records so far (a resumed run drops epochs the checkpoint lacks).
-    private func appendHistory(_ record: EpochRecord) throws {
+    private func writeHistory() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let lines = try history.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"

@@ -57,10 +57,15 @@ public enum AtomicFile {
         syncDirectory(containing: path)
     }
 
-    /// fsync of the directory so that a rename into it survives a power cut.
+    /// fsync of the directory holding `path`, so that a rename into it survives a power cut.
     public static func syncDirectory(containing path: String) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        syncDirectory(directory.isEmpty ? "/" : directory)
+    }
+
+    /// fsync of `directory` itself (after renames into or out of it).
+    public static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
     }
 }

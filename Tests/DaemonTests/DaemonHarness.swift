@@ -1,15 +1,14 @@
 import ControlClient
 import ControlProtocol
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Starts the real `unetd` binary on a temporary root and talks to it with the real client.
 final class DaemonHarness {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-    static func fixture(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
+    static func fixture(_ path: String) -> String { Fixtures.path(path) }
     /// A width-4 model: the daemon's behaviour, not the network's size, is under test.
     static let model = fixture("engine/ref_bilinear_c1_bias.pth")
 
@@ -30,15 +29,7 @@ final class DaemonHarness {
         arguments = ["--root", directory, "--model", Self.model, "--quiet-period", "0.3", "--rescan-interval", "2", "--threads", "2"] + extra
     }
 
-    static func executable(_ name: String) -> String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent(name).path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return Bundle.main.bundleURL.appendingPathComponent(name).path
-    }
+    static func executable(_ name: String) -> String { Fixtures.executable(name) }
 
     /// Launches unetd and waits until it answers on its socket.
     func start() throws {

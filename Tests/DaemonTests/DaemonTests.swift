@@ -1,6 +1,7 @@
 import ControlClient
 import ControlProtocol
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import ControlClient
 import ControlProtocol
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +68,7 @@ import Glibc
     }
 
     @Test func unitFileExposureIsLow() throws {
-        let unit = DaemonHarness.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd/unetd.service").path
+        let unit = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd/unetd.service").path
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         for directive in ["Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=unetd", "StateDirectory=unetd",
                           "LogsDirectory=unetd", "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies=AF_UNIX"] {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import SlideIO
 import UNetCore
@@ -6,15 +7,9 @@ import UNetEngine
 @testable import Segmentation
 
 @Suite struct SegmentationTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-    static func fixture(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
+    static func fixture(_ path: String) -> String { Fixtures.path(path) }
 
-    func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("segment-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
+    func temporaryDirectory() throws -> String { try Fixtures.temporaryDirectory().path }
 
     func segmenter(_ model: String = "engine/ref_bilinear_c1_bias.pth") throws -> SlideSegmenter {
         try SlideSegmenter(model: try ModelFile.load(path: Self.fixture(model)), threads: 2)

@@ -1,13 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 import SlideIO
 
 @Suite struct PNGRowWriterTests {
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("png-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    func temporaryDirectory() throws -> URL { try Fixtures.temporaryDirectory() }
 
     @Test func rgbRowsRoundTrip() throws {
         let directory = try temporaryDirectory()

@@ -1,11 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import SlideIO
 
 @Suite struct TIFFSlideTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-
     static let readable: [(file: String, width: Int, height: Int)] = [
         ("hopper_lzw.tif", 128, 128), ("hopper_jpg.tif", 128, 128), ("hopper_bigtiff.tif", 128, 128),
         ("tiff_adobe_deflate.tif", 278, 374), ("tiff_tiled_planar_lzw.tiff", 278, 374),
@@ -15,7 +13,7 @@ import SlideIO
 
     @Test(arguments: readable)
     func readsEveryEncoding(file: String, width: Int, height: Int) throws {
-        let slide = try TIFFSlide(path: Self.fixtures.appendingPathComponent("tiff/\(file)").path)
+        let slide = try TIFFSlide(path: Fixtures.path("tiff/\(file)"))
         #expect(slide.width == width && slide.height == height)
         let image = try slide.readAll()
         #expect(image.pixels.count == width * height * 3)
@@ -26,15 +24,15 @@ import SlideIO
     }
 
     @Test func pyramidReadsItsFullResolutionPage() throws {
-        let slide = try TIFFSlide(path: Self.fixtures.appendingPathComponent("tiff/openslide_boxes_pyramid.tiff").path)
+        let slide = try TIFFSlide(path: Fixtures.path("tiff/openslide_boxes_pyramid.tiff"))
         #expect(slide.pageCount == 4)
         #expect(slide.page == 0)
     }
 
     @Test func colourIsDecodedFaithfully() throws {
         // The same photograph stored LZW and as BigTIFF must decode to identical pixels.
-        let lzw = try TIFFSlide(path: Self.fixtures.appendingPathComponent("tiff/hopper_lzw.tif").path).readAll()
-        let big = try TIFFSlide(path: Self.fixtures.appendingPathComponent("tiff/hopper_bigtiff.tif").path).readAll()
+        let lzw = try TIFFSlide(path: Fixtures.path("tiff/hopper_lzw.tif")).readAll()
+        let big = try TIFFSlide(path: Fixtures.path("tiff/hopper_bigtiff.tif")).readAll()
         #expect(lzw == big)
         let mean = Double(lzw.pixels.reduce(0) { $0 + Int($1) }) / Double(lzw.pixels.count)
         #expect(mean > 30 && mean < 220)
@@ -42,7 +40,7 @@ import SlideIO
 
     @Test(arguments: ["libtiff_segfault.tif", "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif", "seek_too_large.tif"])
     func malformedFilesAreRefused(file: String) {
-        let path = Self.fixtures.appendingPathComponent("tiff_bad/\(file)").path
+        let path = Fixtures.path("tiff_bad/\(file)")
         #expect(throws: SlideError.self) {
             let slide = try TIFFSlide(path: path, limits: SlideLimits(maximumPixels: 100_000_000))
             _ = try slide.readAll()
@@ -50,8 +48,7 @@ import SlideIO
     }
 
     @Test func pngRenamedTifIsRefusedAsPNG() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slide-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let fake = directory.appendingPathComponent("fake.tif").path
         let writer = try PNGRowWriter(path: fake, width: 2, height: 1, channels: 1)
@@ -68,7 +65,7 @@ import SlideIO
     }
 
     @Test func pixelLimitIsCheckedBeforeDecoding() {
-        let path = Self.fixtures.appendingPathComponent("tiff/tiff_adobe_deflate.tif").path
+        let path = Fixtures.path("tiff/tiff_adobe_deflate.tif")
         #expect(throws: SlideError.self) { try TIFFSlide(path: path, limits: SlideLimits(maximumPixels: 1000)) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import SlideIO
 import UNetCore
@@ -6,15 +7,9 @@ import UNetEngine
 @testable import Training
 
 @Suite struct TrainingTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-    static let breCaHAD = fixtures.appendingPathComponent("brecahad_mini").path
+    static let breCaHAD = Fixtures.path("brecahad_mini")
 
-    func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
+    func temporaryDirectory() throws -> String { try Fixtures.temporaryDirectory().path }
 
     @Test func breCaHADLayoutLoadsWithCasesAndCircleMasks() throws {
         let dataset = try LabelledDataset.load(directory: Self.breCaHAD)
@@ -109,7 +104,7 @@ import UNetEngine
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/images", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: directory + "/masks", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("slides/histo_he.tif").path, toPath: directory + "/images/field-1.tif")
+        try FileManager.default.copyItem(atPath: Fixtures.path("slides/histo_he.tif"), toPath: directory + "/images/field-1.tif")
         let writer = try PNGRowWriter(path: directory + "/masks/field-1.png", width: 500, height: 300, channels: 1)
         for y in 0..<300 { try [UInt8](repeating: y < 100 ? 255 : 0, count: 500).withUnsafeBufferPointer { try writer.write(row: $0) } }
         try writer.finish()

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import UNetCore
 @testable import UNetEngine

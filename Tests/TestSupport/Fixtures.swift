@@ -1,21 +1,25 @@
 import Foundation
 
-/// Paths of committed test fixtures (Tests/Fixtures) and of the built executables.
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// What every test target needs: paths of the committed fixtures (Tests/Fixtures), fresh temporary
+/// directories, and the built executables.
+public enum Fixtures {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    static func engine(_ name: String) -> String { root.appendingPathComponent("engine/\(name)").path }
+    /// `Tests/Fixtures/<relative>`.
+    public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    public static func engine(_ name: String) -> String { path("engine/\(name)") }
 
     /// A freshly made empty directory under the system temporary directory.
-    static func temporaryDirectory() throws -> URL {
+    public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("unet-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
     /// The built `name` executable beside the test bundle (debug or release, whichever is running).
-    static func executable(_ name: String) -> String {
+    public static func executable(_ name: String) -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent(name).path
@@ -26,7 +30,7 @@ enum Fixtures {
     }
 
     /// Runs a process to completion; returns status, stdout and stderr.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
