@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries. Each is imported by exactly one Swift target so no other code sees C types.
@@ -86,6 +88,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -103,7 +109,25 @@ let package = Package(
         .testTarget(name: "UNetEngineTests", dependencies: ["TestSupport", "UNetEngine", "UNetCore"]),
         .testTarget(name: "SlideIOTests", dependencies: ["TestSupport", "SlideIO", "UNetCore"]),
         .testTarget(name: "SegmentationTests", dependencies: ["TestSupport", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
-        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "ControlClient", "ControlProtocol", "DaemonKit", "SlideIO"]),
+        .testTarget(name: "DaemonTests", dependencies: [
+            "TestSupport", "ControlClient", "ControlProtocol", "DaemonKit", "SlideIO", "UNetCore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),
     ]
 )
+
+// libFuzzer harnesses for the parsers of untrusted files, built only by scripts/fuzz.sh
+// (UNET_FUZZ=1, scratch path .build-fuzz, -sanitize=fuzzer,address). A harness is one file in
+// Tests/Fuzz/<Name>/ defining LLVMFuzzerTestOneInput; a new one needs one entry here.
+if Context.environment["UNET_FUZZ"] != nil {
+    let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzTIFF", ["SlideIO"]),
+        ("FuzzPTH", ["UNetEngine"]),
+        ("FuzzSafeTensors", ["UNetEngine", "UNetCore"]),
+        ("FuzzTruth", ["Segmentation", "SlideIO"]),
+    ]
+    package.targets += fuzzHarnesses.map { .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Tests/Fuzz/\($0.name)") }
+}

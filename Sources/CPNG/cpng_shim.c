@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 struct unet_png_writer {
@@ -11,10 +12,13 @@ struct unet_png_writer {
     png_infop info;
     FILE *file;
     char error[256];
+    int error_number;  /* errno when the failure came from the file (ENOSPC, EDQUOT, EIO), else 0 */
 };
 
 static void on_error(png_structp png, png_const_charp message) {
     unet_png_writer *writer = png_get_error_ptr(png);
+    /* libpng's default writer calls png_error right after a short fwrite: errno still names the cause. */
+    writer->error_number = ferror(writer->file) ? errno : 0;
     snprintf(writer->error, sizeof writer->error, "%s", message);
     longjmp(png_jmpbuf(png), 1);
 }
@@ -59,13 +63,16 @@ int unet_png_writer_finish(unet_png_writer *writer) {
     if (setjmp(png_jmpbuf(writer->png))) return 0;
     png_write_end(writer->png, writer->info);
     if (fflush(writer->file) != 0 || fsync(fileno(writer->file)) != 0) {
-        snprintf(writer->error, sizeof writer->error, "flushing the file failed");
+        writer->error_number = errno;
+        snprintf(writer->error, sizeof writer->error, "flushing the file failed: %s", strerror(errno));
         return 0;
     }
     return 1;
 }
 
 const char *unet_png_writer_error(const unet_png_writer *writer) { return writer->error; }
+
+int unet_png_writer_errno(const unet_png_writer *writer) { return writer->error_number; }
 
 void unet_png_writer_close(unet_png_writer *writer) {
     if (!writer) return;

@@ -1,13 +1,14 @@
 import Foundation
 
 /// The JSON `unetd` serves on its Unix socket and `unetctl` reads: `GET /v1/status`, `GET /v1/jobs`,
-/// `POST /v1/reload`, `POST /v1/pause`, `POST /v1/resume` (and Prometheus text on `GET /metrics`).
+/// `POST /v1/reload`, `POST /v1/pause`, `POST /v1/resume`, `POST /v1/retry` (and Prometheus text on `GET /metrics`).
 public enum ControlPath {
     public static let status = "/v1/status"
     public static let jobs = "/v1/jobs"
     public static let reload = "/v1/reload"
     public static let pause = "/v1/pause"
     public static let resume = "/v1/resume"
+    public static let retry = "/v1/retry"
     public static let metrics = "/metrics"
 }
 
@@ -48,8 +49,11 @@ public struct CurrentSlide: Codable, Sendable, Equatable {
 
 public struct StatusResponse: Codable, Sendable, Equatable {
     public struct Queue: Codable, Sendable, Equatable {
+        /// Claimed and not finished (queued, active, publishing, deferred).
         public var pending: Int
-        public init(pending: Int) { self.pending = pending }
+        /// Of those, waiting for storage to recover.
+        public var deferred: Int
+        public init(pending: Int, deferred: Int = 0) { self.pending = pending; self.deferred = deferred }
     }
 
     public struct Counts: Codable, Sendable, Equatable {
@@ -65,8 +69,9 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         public init(ok: Bool, at: Date, error: String?) { self.ok = ok; self.at = at; self.error = error }
     }
 
-    /// `running` or `paused`.
-    public var state: String
+    public var state: DaemonState
+    /// Set while `state` is `degraded`.
+    public var degraded: DegradedReason?
     public var model: ModelStatus
     public var queue: Queue
     public var counts: Counts
@@ -75,9 +80,10 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var inbox: String
     public var pid: Int32
 
-    public init(state: String, model: ModelStatus, queue: Queue, counts: Counts, current: CurrentSlide?,
+    public init(state: DaemonState, degraded: DegradedReason? = nil, model: ModelStatus, queue: Queue, counts: Counts, current: CurrentSlide?,
                 lastReload: LastReload?, inbox: String, pid: Int32) {
         self.state = state
+        self.degraded = degraded
         self.model = model
         self.queue = queue
         self.counts = counts
@@ -87,28 +93,33 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         self.pid = pid
     }
 
-    enum CodingKeys: String, CodingKey { case state, model, queue, counts, current, lastReload = "last_reload", inbox, pid }
+    enum CodingKeys: String, CodingKey { case state, degraded, model, queue, counts, current, lastReload = "last_reload", inbox, pid }
 }
 
 /// One slide's job, as `GET /v1/jobs` lists it (newest first).
 public struct JobRecord: Codable, Sendable, Equatable {
     public var id: Int64
     public var name: String
-    /// queued, active, done, failed or duplicate.
-    public var state: String
+    public var state: JobState
     public var attempts: Int
+    /// Stem of its outputs in the outbox (`STEM.mask.png`, ...), once chosen.
+    public var outputName: String?
+    /// The earlier slide with the same content and model whose result this one reuses.
+    public var duplicateOf: String?
     public var modelSHA256: String?
     public var queuedAt: Date
     public var finishedAt: Date?
     public var seconds: Double?
     public var error: String?
 
-    public init(id: Int64, name: String, state: String, attempts: Int, modelSHA256: String?, queuedAt: Date,
-                finishedAt: Date?, seconds: Double?, error: String?) {
+    public init(id: Int64, name: String, state: JobState, attempts: Int, outputName: String?, duplicateOf: String?,
+                modelSHA256: String?, queuedAt: Date, finishedAt: Date?, seconds: Double?, error: String?) {
         self.id = id
         self.name = name
         self.state = state
         self.attempts = attempts
+        self.outputName = outputName
+        self.duplicateOf = duplicateOf
         self.modelSHA256 = modelSHA256
         self.queuedAt = queuedAt
         self.finishedAt = finishedAt
@@ -117,7 +128,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, state, attempts, modelSHA256 = "model_sha256", queuedAt = "queued_at", finishedAt = "finished_at", seconds, error
+        case id, name, state, attempts, outputName = "output_name", duplicateOf = "duplicate_of", modelSHA256 = "model_sha256", queuedAt = "queued_at", finishedAt = "finished_at", seconds, error
     }
 }
 

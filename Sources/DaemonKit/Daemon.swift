@@ -27,17 +27,23 @@ public struct Daemon {
         let logger = Logger(label: "unetd")
         try Spool(configuration: configuration).prepareDirectories()
         try Self.claimSocketPath(configuration.socket)
-        let registry = try ModelRegistry(path: configuration.model, threads: configuration.threads)
+        let io = BlockingPool(threads: 2), compute = BlockingPool(threads: 1)
+        let registry = try ModelRegistry(path: configuration.model, threads: configuration.threads, io: io)
         let store = try JobStore(path: configuration.database)
         let status = DaemonStatus()
         let notifier = SystemdNotifier()
         let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
-                                       notifier: notifier, logger: logger)
+                                       notifier: notifier, io: io, compute: compute, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
-                                                      notifier: notifier, prometheus: prometheus, nudge: { processor.nudge() })
+                                                      notifier: notifier, prometheus: prometheus, processor: processor, io: io)
         let configuration = self.configuration
         let server = ControlServer.application(dependencies, logger: logger) {
-            Self.secureSocket(configuration, logger: logger)
+            do { try Self.secureSocket(configuration) } catch {
+                // Serving a socket the lab's group cannot use (or anyone can) is worse than not starting.
+                logger.critical("cannot secure the control socket; stopping", metadata: ["error": "\(error)"])
+                kill(getpid(), SIGTERM)
+                return
+            }
             if status.markReady(listening: true) { await processor.announceReady() }
         }
         let reloader = SignalReloader(dependencies: dependencies, logger: logger)
@@ -46,6 +52,8 @@ public struct Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         unlink(configuration.socket)
+        await compute.shutdown()
+        await io.shutdown()
         logger.info("stopped")
     }
 
@@ -53,20 +61,23 @@ public struct Daemon {
     static func claimSocketPath(_ path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         if (try? ControlClient(socketPath: path, timeout: 2).request("GET", ControlPath.status)) != nil {
-            throw SpoolError("another unetd is already listening on \(path)")
+            throw DaemonError("claim socket", path: path, detail: "another unetd is already listening there; stop it or give this one --socket")
         }
         unlink(path)
     }
 
-    /// Socket mode (default 0660) and group, so only the lab's group can drive the daemon.
-    static func secureSocket(_ configuration: DaemonConfiguration, logger: Logger) {
-        chmod(configuration.socket, mode_t(configuration.socketMode))
-        if let name = configuration.socketGroup {
-            if let group = getgrnam(name) {
-                chown(configuration.socket, uid_t.max, group.pointee.gr_gid)
-            } else {
-                logger.warning("socket group not found; leaving the socket's group as is", metadata: ["group": "\(name)"])
-            }
+    /// Socket mode (default 0660) and group, so only the lab's group can drive the daemon. The group
+    /// was checked at start (`DaemonConfiguration.validate`); a failing chmod/chown is an error.
+    static func secureSocket(_ configuration: DaemonConfiguration) throws(DaemonError) {
+        guard chmod(configuration.socket, mode_t(configuration.socketMode)) == 0 else {
+            throw .system("chmod \(String(configuration.socketMode, radix: 8))", path: configuration.socket)
+        }
+        guard let name = configuration.socketGroup else { return }
+        guard let group = getgrnam(name) else {
+            throw DaemonError("chown", path: configuration.socket, detail: "socket_group '\(name)' does not exist")
+        }
+        guard chown(configuration.socket, uid_t.max, group.pointee.gr_gid) == 0 else {
+            throw .system("chown to group \(name)", path: configuration.socket)
         }
     }
 }
@@ -79,7 +90,7 @@ struct SignalReloader: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             logger.notice("SIGHUP: reloading the model")
-            _ = try? await ControlServer.performReload(dependencies, path: nil, logger: logger)
+            _ = await ControlServer.performReload(dependencies, path: nil, logger: logger)
         }
     }
 }

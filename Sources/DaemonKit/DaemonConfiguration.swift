@@ -1,5 +1,8 @@
 import Foundation
 import TOMLKit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where unetd keeps its directories and how it segments. Built from defaults under `--root`, then
 /// `unetd.toml`, then command-line flags; anything unknown or ill-typed is refused with the key named.
@@ -81,9 +84,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "logs": logs = try string()
             case "socket": socket = try string()
             case "model": model = try string()
-            case "threads": threads = try integer(1...256)
-            case "tile": tile = try integer(16...8192)
-            case "overlap": overlap = try integer(0...1024)
+            case "threads": threads = try integer(Limits.threads)
+            case "tile": tile = try integer(Limits.tile)
+            case "overlap": overlap = try integer(Limits.overlap)
             case "threshold": threshold = Float(try number(0...1))
             case "max_pixels": maximumPixels = try integer(1...Int.max)
             case "socket_group": socketGroup = try string()
@@ -92,9 +95,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw Problem(message: "\(path): key 'socket_mode' must be an octal string such as \"0660\"")
                 }
                 socketMode = mode
-            case "quiet_period": quietPeriod = try number(0...3600)
-            case "rescan_interval": rescanInterval = try number(0.5...86400)
-            case "max_attempts": maximumAttempts = try integer(1...100)
+            case "quiet_period": quietPeriod = try number(Limits.quietPeriod)
+            case "rescan_interval": rescanInterval = try number(Limits.rescanInterval)
+            case "max_attempts": maximumAttempts = try integer(Limits.maximumAttempts)
             case "watch_model":
                 guard let flag = value.bool else { throw Problem(message: "\(path): key 'watch_model' must be true or false") }
                 watchModel = flag
@@ -105,7 +108,32 @@ public struct DaemonConfiguration: Sendable, Equatable {
         try validate()
     }
 
+    /// Ranges of every numeric setting, shared by the TOML reader and the command-line flags.
+    public enum Limits {
+        public static let threads = 1...256
+        public static let tile = 16...8192
+        public static let overlap = 0...1024
+        public static let quietPeriod = 0.0...3600
+        public static let rescanInterval = 0.5...86400
+        public static let maximumAttempts = 1...100
+    }
+
+    /// Checks every value, however it was set (file or flag); names the setting that is wrong.
     public func validate() throws {
+        func check<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ key: String) throws {
+            guard range.contains(value) else { throw Problem(message: "'\(key)' (--\(key.replacingOccurrences(of: "_", with: "-"))) must be in \(range), not \(value)") }
+        }
+        try check(threads, Limits.threads, "threads")
+        try check(tile, Limits.tile, "tile")
+        try check(overlap, Limits.overlap, "overlap")
+        try check(quietPeriod, Limits.quietPeriod, "quiet_period")
+        try check(rescanInterval, Limits.rescanInterval, "rescan_interval")
+        try check(maximumAttempts, Limits.maximumAttempts, "max_attempts")
+        try check(maximumPixels, 1...Int.max, "max_pixels")
+        if let threshold { try check(threshold, 0...1, "threshold") }
         guard overlap < tile / 2 else { throw Problem(message: "overlap \(overlap) must be less than half the tile \(tile)") }
+        if let socketGroup, getgrnam(socketGroup) == nil {
+            throw Problem(message: "'socket_group': group '\(socketGroup)' does not exist; create it (groupadd) or remove the key")
+        }
     }
 }

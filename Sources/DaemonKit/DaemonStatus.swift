@@ -2,11 +2,12 @@ import ControlProtocol
 import Foundation
 import Synchronization
 
-/// What the control server reports and the processor updates: paused or running, the slide in
-/// progress, and readiness. Guarded by a mutex; never held across work.
+/// What the control server reports and the processor updates: paused, degraded or running, the
+/// slide in progress, and readiness. Guarded by a mutex; never held across work.
 public final class DaemonStatus: Sendable {
     private struct State {
         var paused = false
+        var degraded: DegradedReason?
         var current: CurrentSlide?
         var watching = false
         var listening = false
@@ -20,6 +21,17 @@ public final class DaemonStatus: Sendable {
     public var paused: Bool {
         get { state.withLock { $0.paused } }
         set { state.withLock { $0.paused = newValue } }
+    }
+
+    /// Set while storage faults hold the queue back; nil when healthy.
+    public var degraded: DegradedReason? {
+        get { state.withLock { $0.degraded } }
+        set { state.withLock { $0.degraded = newValue } }
+    }
+
+    /// Running, paused by the lab, or degraded by storage (a fault outranks a pause: it says more).
+    public var daemonState: DaemonState {
+        state.withLock { $0.degraded != nil ? .degraded : $0.paused ? .paused : .running }
     }
 
     public var current: CurrentSlide? { state.withLock { $0.current } }

@@ -6,26 +6,30 @@ import Glibc
 /// inotify on the inbox (`IN_CLOSE_WRITE`, `IN_MOVED_TO`, and `IN_Q_OVERFLOW` meaning "rescan"),
 /// read on a dedicated thread that sleeps in `poll` and wakes the processor through an AsyncStream:
 /// on events, and once a second as a tick (stability checks, watchdog, model-file checks). No busy polling.
-public final class InboxWatcher: @unchecked Sendable {
+public final class InboxWatcher: Sendable {
     public enum Event: Sendable { case changed, overflow, tick }
 
     public let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
     private let inotify: Int32
     private let wakeup: [Int32]
-    private var thread: Thread?
 
     /// Adds the watch; throws if the inbox cannot be watched.
     public init(directory: String) throws {
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(16))
         inotify = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard inotify >= 0 else { throw SpoolError("inotify_init1 failed: \(String(cString: strerror(errno)))") }
+        guard inotify >= 0 else { throw DaemonError.system("inotify_init1", path: directory) }
         guard inotify_add_watch(inotify, directory, UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_ATTRIB)) >= 0 else {
+            let error = DaemonError.system("watch (inotify_add_watch)", path: directory)
             close(inotify)
-            throw SpoolError("cannot watch \(directory): \(String(cString: strerror(errno)))")
+            throw error
         }
         var pipeEnds: [Int32] = [0, 0]
-        pipe(&pipeEnds)
+        guard pipe(&pipeEnds) == 0 else {
+            let error = DaemonError.system("pipe for the watcher's wakeup", path: directory)
+            close(inotify)
+            throw error
+        }
         for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         wakeup = pipeEnds
     }
@@ -33,7 +37,6 @@ public final class InboxWatcher: @unchecked Sendable {
     public func start() {
         let thread = Thread { [self] in self.loop() }
         thread.name = "inbox-watcher"
-        self.thread = thread
         thread.start()
     }
 

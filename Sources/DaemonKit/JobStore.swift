@@ -2,114 +2,155 @@ import ControlProtocol
 import Foundation
 import GRDB
 
-/// Durable job state in SQLite (through GRDB): every claimed slide is a row that moves
-/// queued → active → done | failed. Attempts are counted before each try, so a slide that crashes the
-/// daemon is retried only `maximumAttempts` times; jobs left active by a crash are requeued at start.
+/// Durable job state in SQLite through GRDB records and migrations. Calls block: from async code,
+/// go through a `BlockingPool`. Each method is one transaction, so a job is always in exactly one
+/// stored state.
 public final class JobStore: Sendable {
     private let database: DatabaseQueue
 
-    public struct Job: Sendable {
-        public let id: Int64
-        public let name: String
-        public let spoolPath: String
-        public let contentSHA256: String
-        public let attempts: Int
-    }
-
     public init(path: String) throws {
         database = try DatabaseQueue(path: path)
-        try database.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS jobs (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    name TEXT NOT NULL,
-                    spool_path TEXT NOT NULL,
-                    content_sha256 TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    model_sha256 TEXT,
-                    error TEXT,
-                    queued_at REAL NOT NULL,
-                    finished_at REAL,
-                    seconds REAL
-                );
-                CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-                CREATE INDEX IF NOT EXISTS jobs_content ON jobs(content_sha256, model_sha256);
-                """)
-        }
+        try Self.migrator.migrate(database)
     }
 
-    /// Records a claimed slide; returns its id.
-    public func enqueue(name: String, spoolPath: String, contentSHA256: String) throws -> Int64 {
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO jobs (name, spool_path, content_sha256, state, queued_at) VALUES (?, ?, ?, 'queued', ?)",
-                           arguments: [name, spoolPath, contentSHA256, Date().timeIntervalSince1970])
-            return db.lastInsertedRowID
-        }
-    }
-
-    /// After a crash: active jobs go back to the queue, or to failed once out of attempts.
-    public func recoverInterrupted(maximumAttempts: Int) throws -> (requeued: [Job], exhausted: [Job]) {
-        try database.write { db in
-            let active = try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = 'active'").map(Self.job)
-            try db.execute(sql: "UPDATE jobs SET state = 'queued' WHERE state = 'active' AND attempts < ?", arguments: [maximumAttempts])
-            return (active.filter { $0.attempts < maximumAttempts }, active.filter { $0.attempts >= maximumAttempts })
-        }
-    }
-
-    /// The oldest queued job, marked active with its attempt counted first.
-    public func claimNext() throws -> Job? {
-        try database.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1") else { return nil }
-            let job = Self.job(row)
-            try db.execute(sql: "UPDATE jobs SET state = 'active', attempts = attempts + 1 WHERE id = ?", arguments: [job.id])
-            return Job(id: job.id, name: job.name, spoolPath: job.spoolPath, contentSHA256: job.contentSHA256, attempts: job.attempts + 1)
-        }
-    }
-
-    /// A finished job with the same content and model, if any (the same slide dropped twice).
-    public func finishedDuplicate(contentSHA256: String, modelSHA256: String, excluding id: Int64) throws -> Int64? {
-        try database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM jobs WHERE content_sha256 = ? AND model_sha256 = ? AND state = 'done' AND id != ? LIMIT 1",
-                               arguments: [contentSHA256, modelSHA256, id])
-        }
-    }
-
-    public func finish(_ id: Int64, state: String, modelSHA256: String?, seconds: Double?, error: String?) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = ?, model_sha256 = ?, seconds = ?, error = ?, finished_at = ? WHERE id = ?",
-                           arguments: [state, modelSHA256, seconds, error, Date().timeIntervalSince1970, id])
-        }
-    }
-
-    /// Puts an active job back in the queue (e.g. interrupted by shutdown) without using up an attempt.
-    public func requeue(_ id: Int64) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) WHERE id = ?", arguments: [id])
-        }
-    }
-
-    public func counts() throws -> (pending: Int, done: Int, failed: Int) {
-        try database.read { db in
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'active')") ?? 0
-            let done = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state IN ('done', 'duplicate')") ?? 0
-            let failed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'failed'") ?? 0
-            return (pending, done, failed)
-        }
-    }
-
-    public func recent(limit: Int) throws -> [JobRecord] {
-        try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                JobRecord(id: row["id"], name: row["name"], state: row["state"], attempts: row["attempts"],
-                          modelSHA256: row["model_sha256"], queuedAt: Date(timeIntervalSince1970: row["queued_at"]),
-                          finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                          seconds: row["seconds"], error: row["error"])
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v2-job-state-machine") { db in
+            try db.create(table: "job") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("spoolPath", .text).notNull()
+                t.column("claimedFrom", .text).notNull()
+                t.column("contentSHA256", .text)
+                t.column("state", .text).notNull().indexed()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("modelSHA256", .text)
+                t.column("outputName", .text)
+                t.column("destination", .text)
+                t.column("duplicateOf", .text)
+                t.column("error", .text)
+                t.column("pendingMetricsLine", .text)
+                t.column("queuedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                t.column("seconds", .double)
+                t.column("retryAt", .datetime)
+            }
+            try db.create(index: "job_content", on: "job", columns: ["contentSHA256", "modelSHA256"])
+            // Databases of earlier versions: unfinished jobs come back as queued, history is kept.
+            if try db.tableExists("jobs") {
+                try db.execute(sql: """
+                    INSERT INTO job (name, spoolPath, claimedFrom, contentSHA256, state, attempts, modelSHA256, error,
+                                     queuedAt, finishedAt, seconds)
+                    SELECT name, spool_path, '', content_sha256,
+                           CASE state WHEN 'done' THEN 'archived' WHEN 'duplicate' THEN 'archived' WHEN 'failed' THEN 'failed' ELSE 'queued' END,
+                           attempts, model_sha256, error, datetime(queued_at, 'unixepoch'),
+                           CASE WHEN finished_at IS NULL THEN NULL ELSE datetime(finished_at, 'unixepoch') END, seconds
+                    FROM jobs ORDER BY id
+                    """)
+                try db.drop(table: "jobs")
             }
         }
+        return migrator
     }
 
-    private static func job(_ row: Row) -> Job {
-        Job(id: row["id"], name: row["name"], spoolPath: row["spool_path"], contentSHA256: row["content_sha256"], attempts: row["attempts"])
+    /// Stores a new job (normally `claiming`, before its file is moved); returns it with its id.
+    public func insert(_ job: Job) throws -> Job {
+        try database.write { db in
+            var job = job
+            try job.insert(db)
+            return job
+        }
+    }
+
+    public func job(_ id: Int64) throws -> Job? {
+        try database.read { db in try Job.fetchOne(db, key: id) }
+    }
+
+    /// Reads a job, changes it, and stores the change in one transaction; returns the stored job.
+    @discardableResult
+    public func update(_ id: Int64, _ change: @Sendable (inout Job) -> Void) throws -> Job {
+        try database.write { db in
+            guard var job = try Job.fetchOne(db, key: id) else { throw DaemonError("update job \(id)", detail: "no such job") }
+            change(&job)
+            try job.update(db)
+            return job
+        }
+    }
+
+    public func delete(_ id: Int64) throws {
+        _ = try database.write { db in try Job.deleteOne(db, key: id) }
+    }
+
+    public func jobs(in states: [JobState]) throws -> [Job] {
+        try database.read { db in try Job.filter(states.contains(Job.Columns.state)).order(Column("id")).fetchAll(db) }
+    }
+
+    /// The oldest queued job, made active with its attempt counted first (so a slide that crashes
+    /// the daemon cannot be retried forever).
+    public func claimNext() throws -> Job? {
+        try database.write { db in
+            guard var job = try Job.filter(Job.Columns.state == JobState.queued).order(Column("id")).fetchOne(db) else { return nil }
+            job.state = .active
+            job.attempts += 1
+            try job.update(db)
+            return job
+        }
+    }
+
+    /// An archived job with the same content and model, if any (the same slide dropped again).
+    public func finishedDuplicate(of job: Job, modelSHA256: String) throws -> Job? {
+        guard let content = job.contentSHA256 else { return nil }
+        return try database.read { db in
+            try Job.filter(Job.Columns.contentSHA256 == content && Job.Columns.modelSHA256 == modelSHA256
+                           && Job.Columns.state == JobState.archived && Column("id") != job.storedID && Column("outputName") != nil)
+                .order(Column("id")).fetchOne(db)
+        }
+    }
+
+    /// Finished jobs whose metrics line is not yet in the log.
+    public func jobsWithPendingMetrics() throws -> [Job] {
+        try database.read { db in
+            try Job.filter(Job.Columns.pendingMetricsLine != nil && [JobState.archived, .failed].contains(Job.Columns.state)).fetchAll(db)
+        }
+    }
+
+    /// Failed jobs by original name (newest first), or all of them.
+    public func failedJobs(named name: String?) throws -> [Job] {
+        try database.read { db in
+            var request = Job.filter(Job.Columns.state == JobState.failed)
+            if let name { request = request.filter(Job.Columns.name == name) }
+            return try request.order(Column("id").desc).fetchAll(db)
+        }
+    }
+
+    public struct Counts: Sendable, Equatable {
+        public var pending = 0, deferred = 0, done = 0, failed = 0
+    }
+
+    public func counts() throws -> Counts {
+        try database.read { db in
+            var counts = Counts()
+            let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM job GROUP BY state")
+            for row in rows {
+                let count: Int = row["n"]
+                switch JobState(rawValue: row["state"]) {
+                case .archived: counts.done += count
+                case .failed: counts.failed += count
+                case .deferred: counts.deferred += count; counts.pending += count
+                case .claiming, .queued, .active, .publishing, .failing: counts.pending += count
+                case nil: break
+                }
+            }
+            return counts
+        }
+    }
+
+    /// The newest jobs, optionally only those in `state`.
+    public func recent(limit: Int, state: JobState? = nil) throws -> [JobRecord] {
+        try database.read { db in
+            var request = Job.order(Column("id").desc).limit(limit)
+            if let state { request = request.filter(Job.Columns.state == state) }
+            return try request.fetchAll(db).map(\.record)
+        }
     }
 }

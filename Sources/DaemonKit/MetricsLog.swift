@@ -10,14 +10,35 @@ public struct MetricsLog: Sendable {
 
     public init(path: String) { self.path = path }
 
-    public func append(_ fields: [String: Any]) throws {
-        var line = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-        line.append(0x0A)
+    /// One line of sorted-key JSON for `fields`.
+    public static func line(_ fields: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    public func append(line: String) throws(DaemonError) {
+        let bytes = Array((line + "\n").utf8)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SpoolError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .system("open metrics log", path: path) }
         defer { close(fd) }
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-        guard written == line.count else { throw SpoolError("short write to \(path)") }
-        fsync(fd)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+        guard written == bytes.count else {
+            // A short append leaves a torn line; cut it off so the log stays one JSON object per line.
+            let code = written < 0 ? errno : ENOSPC
+            var info = stat()
+            if written > 0, fstat(fd, &info) == 0 { _ = ftruncate(fd, info.st_size - off_t(written)) }
+            throw DaemonError("append to metrics log", path: path, errorNumber: code)
+        }
+        guard fsync(fd) == 0 else { throw .system("fsync metrics log", path: path) }
+    }
+
+    /// Whether a line for `jobID` is already in the log (after a crash between appending it and
+    /// recording that it was appended).
+    public func contains(jobID: Int64, slide: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { line in
+            guard line.contains("\"job_id\":\(jobID)"),
+                  let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
+            return (fields["job_id"] as? Int).map(Int64.init) == jobID && fields["slide"] as? String == slide
+        }
     }
 }

@@ -2,19 +2,33 @@ import ControlProtocol
 import DefaultModel
 import Foundation
 import Segmentation
+import SlideIO
+import Synchronization
 import UNetCore
 import UNetEngine
 
-/// A loaded model with the segmenter that runs it. One slide at a time uses a segmenter.
-public final class LoadedModel: @unchecked Sendable {
+/// A loaded model with the segmenter that runs it. The segmenter owns reusable buffers, so it sits
+/// behind a mutex: one slide at a time uses it.
+public final class LoadedModel: Sendable {
     public let file: ModelFile
-    public let segmenter: SlideSegmenter
+    private let segmenter: Mutex<SlideSegmenter>
     public let loadedAt: Date
 
-    init(file: ModelFile, segmenter: SlideSegmenter) {
+    init(file: ModelFile, segmenter: sending SlideSegmenter) {
         self.file = file
-        self.segmenter = segmenter
+        self.segmenter = Mutex(segmenter)
         loadedAt = Date()
+    }
+
+    /// `SlideSegmenter.segment` on this model (blocking: call it from a `BlockingPool`).
+    public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions, outputName: String?,
+                        provenance: SegmentationSummary.Provenance?, isCancelled: @escaping @Sendable () -> Bool,
+                        progress: @escaping @Sendable (SegmentationProgress) -> Void,
+                        beforePublishing: @escaping @Sendable () throws(SlideError) -> Void) throws(SlideError) -> SegmentationSummary {
+        try segmenter.withLock { (segmenter) throws(SlideError) -> SegmentationSummary in
+            try segmenter.segment(slidePath: slidePath, outputDirectory: outputDirectory, options: options, outputName: outputName,
+                                  provenance: provenance, isCancelled: isCancelled, progress: progress, beforePublishing: beforePublishing)
+        }
     }
 
     public var status: ModelStatus {
@@ -30,10 +44,13 @@ public actor ModelRegistry {
     public private(set) var lastReload: StatusResponse.LastReload?
     private let configuredPath: String?
     private let threads: Int
+    private let io: BlockingPool
 
-    public init(path: String?, threads: Int) throws {
+    /// Loads and checks the configured model (blocking: this runs once, before the services start).
+    public init(path: String?, threads: Int, io: BlockingPool) throws {
         configuredPath = path
         self.threads = threads
+        self.io = io
         current = try Self.loadChecked(path: path, threads: threads)
     }
 
@@ -43,7 +60,7 @@ public actor ModelRegistry {
         let target = path ?? configuredPath
         let threads = self.threads
         do {
-            let candidate = try await Task.detached { try Self.loadChecked(path: target, threads: threads) }.value
+            let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads) }
             current = candidate
             lastReload = .init(ok: true, at: Date(), error: nil)
             return nil

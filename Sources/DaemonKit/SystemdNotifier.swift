@@ -20,10 +20,11 @@ public struct SystemdNotifier: Sendable {
         send("RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=reloading model")
     }
 
-    /// Whether systemd expects watchdog pings (WatchdogSec= set for this service).
-    public var watchdogEnabled: Bool {
+    /// systemd's watchdog timeout in seconds (`WatchdogSec=`, passed as WATCHDOG_USEC), when it expects pings.
+    public var watchdogInterval: Double? {
         var usec: UInt64 = 0
-        return sd_watchdog_enabled(0, &usec) > 0
+        guard isActive, sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
+        return Double(usec) / 1e6
     }
 
     private func send(_ state: String) {

@@ -28,7 +28,20 @@ public struct SegmentationSummary: Codable, Sendable {
         }
     }
 
+    /// Who the slide is, when the caller knows better than its path (the daemon's spool path is not
+    /// the name the lab dropped), and which earlier slide had the same content and model.
+    public struct Provenance: Sendable {
+        public var slideName: String
+        public var duplicateOf: String?
+        public init(slideName: String, duplicateOf: String? = nil) {
+            self.slideName = slideName
+            self.duplicateOf = duplicateOf
+        }
+    }
+
     public var slide: String
+    /// The earlier slide with the same content and model (the daemon reuses or repeats its result).
+    public var duplicateOf: String?
     public var width: Int
     public var height: Int
     public var page: Int
@@ -53,7 +66,7 @@ public struct SegmentationSummary: Codable, Sendable {
     public var scores: Scores?
 
     enum CodingKeys: String, CodingKey {
-        case slide, width, height, page, pageCount = "page_count", networkWidth = "network_width"
+        case slide, duplicateOf = "duplicate_of", width, height, page, pageCount = "page_count", networkWidth = "network_width"
         case networkHeight = "network_height", tileWidth = "tile_width", tileHeight = "tile_height", overlap
         case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, preprocessing, threshold
         case inputScale = "input_scale", positiveFraction = "positive_fraction", timings

@@ -28,9 +28,14 @@ public final class SlideSegmenter {
     /// `outputName` names the outputs (`NAME.mask.png`, ...); by default the slide's file name without extension.
     /// `isCancelled` is asked before every tile; when it says yes the run stops with `SlideError.cancelled`
     /// and leaves no outputs.
+    /// `provenance` names the slide in the summary (the daemon's original name, not its spool path) and
+    /// the earlier slide whose result this one repeats. `beforePublishing` runs once every output is
+    /// durable under its temporary name and before any is renamed into place; throwing there publishes nothing.
     public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions, outputName: String? = nil,
+                        provenance: SegmentationSummary.Provenance? = nil,
                         isCancelled: (() -> Bool)? = nil,
-                        progress: ((SegmentationProgress) -> Void)? = nil) throws(SlideError) -> SegmentationSummary {
+                        progress: ((SegmentationProgress) -> Void)? = nil,
+                        beforePublishing: (() throws(SlideError) -> Void)? = nil) throws(SlideError) -> SegmentationSummary {
         let clock = ContinuousClock(), started = clock.now
         var timings = SegmentationSummary.Timings()
         func timed<T>(_ stage: WritableKeyPath<SegmentationSummary.Timings, Double>, _ body: () throws(SlideError) -> T) throws(SlideError) -> T {
@@ -133,7 +138,7 @@ public final class SlideSegmenter {
         timings.total = (clock.now - started).seconds
         let pixels = Double(slide.width * slide.height)
         var summary = SegmentationSummary(
-            slide: slidePath, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,
+            slide: provenance?.slideName ?? slidePath, duplicateOf: provenance?.duplicateOf, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,
             networkWidth: networkWidth, networkHeight: networkHeight, tileWidth: tileWidth, tileHeight: tileHeight,
             overlap: options.overlap, tilesRun: tilesRun, tilesSkipped: tilesSkipped,
             model: .init(path: model.path, sha256: model.sha256, architecture: model.metadata.architecture.description),
@@ -148,6 +153,7 @@ public final class SlideSegmenter {
             summary.scores = .init(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,
                                    backgroundAccuracy: counts.backgroundBaselineAccuracy, counts: counts)
         }
+        try beforePublishing?()
         try Self.publish(summary, to: paths.summary, images: outputs)
         return summary
     }
@@ -161,7 +167,7 @@ public final class SlideSegmenter {
         try images.publish()
         do { try AtomicFile.write([UInt8](data), to: path) } catch {
             images.unpublish()
-            throw SlideError(path: path, reason: error.description)
+            throw SlideError(path: path, reason: error.description, errorNumber: error.errorNumber)
         }
     }
 

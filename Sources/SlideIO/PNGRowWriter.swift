@@ -23,7 +23,10 @@ public final class PNGRowWriter {
         self.channels = channels
         temporaryPath = AtomicFile.temporaryPath(for: path)
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SlideError(path: path, reason: "cannot create \(temporaryPath): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            let code = errno
+            throw SlideError(path: path, reason: "cannot create \(temporaryPath): \(String(cString: strerror(code)))", errorNumber: code)
+        }
         var error = [CChar](repeating: 0, count: 256)
         guard let writer = unet_png_writer_open(fd, UInt32(width), UInt32(height), Int32(channels), Int32(compressionLevel), &error) else {
             unlink(temporaryPath)
@@ -58,13 +61,16 @@ public final class PNGRowWriter {
     public func publish() throws(SlideError) {
         precondition(writer == nil, "publish() before finish()")
         guard rename(temporaryPath, path) == 0 else {
-            throw SlideError(path: path, reason: "cannot rename into place: \(String(cString: strerror(errno)))")
+            let code = errno
+            throw SlideError(path: path, reason: "cannot rename into place: \(String(cString: strerror(code)))", errorNumber: code)
         }
         published = true
     }
 
     private func failure(_ stage: String) -> SlideError {
         let message = writer.map { String(cString: unet_png_writer_error($0)) } ?? "writer closed"
-        return SlideError(path: path, reason: "PNG \(stage) failed: \(message)")
+        let code = writer.map { unet_png_writer_errno($0) } ?? 0
+        let cause = code == 0 ? "" : " (\(String(cString: strerror(code))))"
+        return SlideError(path: path, reason: "PNG \(stage) failed: \(message)\(cause)", errorNumber: code == 0 ? nil : code)
     }
 }

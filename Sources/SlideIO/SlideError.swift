@@ -3,10 +3,13 @@
 public struct SlideError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let reason: String
+    /// The errno of the system call that failed, when one did (writing outputs: ENOSPC, EDQUOT, EIO...).
+    public let errorNumber: Int32?
 
-    public init(path: String, reason: String) {
+    public init(path: String, reason: String, errorNumber: Int32? = nil) {
         self.path = path
         self.reason = reason
+        self.errorNumber = errorNumber
     }
 
     public var description: String { "\(path): \(reason)" }

@@ -33,17 +33,20 @@ public enum AtomicFile {
         try commit(fd: fd, temporary: temporary, to: path)
     }
 
-    /// A unique temporary name beside `path`, hidden (dot-prefixed) and marked `.tmp`.
+    /// A unique temporary name beside `path`, hidden (dot-prefixed) and marked `.tmp`:
+    /// `.NAME.PID.RANDOM.tmp`, with NAME shortened when the whole would exceed the name limit.
     public static func temporaryPath(for path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        return "\(directory).\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        // "." + NAME + "." + pid (≤ 10) + "." + random (≤ 10) + ".tmp"
+        let fitted = FileNameBudget.bounded(name, limit: FileNameBudget.maximumBytes - 27)
+        return "\(directory).\(fitted).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
     }
 
     /// fsyncs and closes `fd`, renames `temporary` onto `path` and fsyncs the directory.
     public static func commit(fd: Int32, temporary: String, to path: String) throws(WriteError) {
-        guard fsync(fd) == 0 else {
+        guard fsync(fd) == 0 else {  // ENOSPC/EIO of delayed writes surface here
             let code = errno
             close(fd); unlink(temporary)
             throw WriteError(path: temporary, operation: "fsync", errorNumber: code)
@@ -54,18 +57,25 @@ public enum AtomicFile {
             unlink(temporary)
             throw WriteError(path: path, operation: "rename", errorNumber: code)
         }
-        syncDirectory(containing: path)
+        let code = syncDirectory(containing: path)
+        guard code == 0 else { throw WriteError(path: path, operation: "fsync of its directory", errorNumber: code) }
     }
 
     /// fsync of the directory holding `path`, so that a rename into it survives a power cut.
-    public static func syncDirectory(containing path: String) {
+    @discardableResult
+    public static func syncDirectory(containing path: String) -> Int32 {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        syncDirectory(directory.isEmpty ? "/" : directory)
+        return syncDirectory(directory.isEmpty ? "/" : directory)
     }
 
-    /// fsync of `directory` itself (after renames into or out of it).
-    public static func syncDirectory(_ directory: String) {
+    /// fsync of `directory` itself (after renames into or out of it). Returns errno, or 0 when
+    /// synced; callers that must know the rename is durable check it.
+    @discardableResult
+    public static func syncDirectory(_ directory: String) -> Int32 {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        // EINVAL: the file system cannot sync directories (some FUSE mounts); nothing more to do.
+        return fsync(fd) == 0 || errno == EINVAL ? 0 : errno
     }
 }

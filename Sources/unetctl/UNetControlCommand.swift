@@ -22,7 +22,7 @@ struct UNetControlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unetctl",
         abstract: "Talk to a running unetd over its Unix socket.",
-        subcommands: [Status.self, Jobs.self, Reload.self, Pause.self, Resume.self])
+        subcommands: [Status.self, Jobs.self, Reload.self, Pause.self, Resume.self, Retry.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "unetd's socket (default: $UNETD_SOCKET, else /run/unetd/unetd.sock).")
@@ -40,11 +40,15 @@ struct UNetControlCommand: ParsableCommand {
             try failing {
                 let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
                 if json { return printJSON(status) }
-                var rows = [("state", status.state), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
+                var rows = [("state", status.state.rawValue), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
                             ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
-                            ("queue", "\(status.queue.pending) pending"), ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
+                            ("queue", "\(status.queue.pending) pending" + (status.queue.deferred > 0 ? ", \(status.queue.deferred) deferred" : "")), ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
                 if let current = status.current {
                     rows.append(("working on", "\(current.name) (\(current.tilesDone)/\(current.tilesTotal) tiles)"))
+                }
+                if let degraded = status.degraded {
+                    let free = degraded.freeBytes.map { ", \(ByteCountFormatter.string(fromByteCount: $0, countStyle: .file)) free" } ?? ""
+                    rows.insert(("degraded", "\(degraded.reason)\(free); retrying by itself"), at: 1)
                 }
                 if let reload = status.lastReload, !reload.ok { rows.append(("last reload", "refused: \(reload.error ?? "?")")) }
                 for (key, value) in rows { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
@@ -56,15 +60,17 @@ struct UNetControlCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Recent jobs, newest first, with their outcome.")
         @OptionGroup var connection: Connection
         @Option(help: "How many.") var limit = 20
+        @Option(help: "Only jobs in this state: \(JobState.allCases.map(\.rawValue).joined(separator: ", ")).") var state: JobState?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             try failing {
-                let jobs = try connection.client.json("GET", "\(ControlPath.jobs)?limit=\(limit)", as: JobsResponse.self)
+                let filter = state.map { "&state=\($0.rawValue)" } ?? ""
+                let jobs = try connection.client.json("GET", "\(ControlPath.jobs)?limit=\(limit)\(filter)", as: JobsResponse.self)
                 if json { return printJSON(jobs) }
                 for job in jobs.jobs {
                     let seconds = job.seconds.map { String(format: "%7.1fs", $0) } ?? "        "
-                    print("\(String(job.id).padding(toLength: 6, withPad: " ", startingAt: 0)) \(job.state.padding(toLength: 9, withPad: " ", startingAt: 0)) \(seconds)  \(job.name)\(job.error.map { "  (\($0))" } ?? "")")
+                    print("\(String(job.id).padding(toLength: 6, withPad: " ", startingAt: 0)) \(job.state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(seconds)  \(job.name)\(job.error.map { "  (\($0))" } ?? "")")
                 }
             }
         }
@@ -91,13 +97,34 @@ struct UNetControlCommand: ParsableCommand {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop starting new slides (the current one finishes).")
         @OptionGroup var connection: Connection
-        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.pause, as: StatusResponse.self).state) } }
+        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.pause, as: StatusResponse.self).state.rawValue) } }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a failed (or deferred) slide back into the queue, after fixing it or freeing space.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The slide's name as dropped (NAME.tif).") var name: String?
+        @Flag(help: "Every failed slide.") var allFailed = false
+
+        func validate() throws {
+            guard (name != nil) != allFailed else { throw ValidationError("give a slide NAME or --all-failed") }
+        }
+
+        func run() throws {
+            try failing {
+                let response = try connection.client.json("POST", ControlPath.retry, body: RetryRequest(name: name, allFailed: allFailed),
+                                                          as: RetryResponse.self)
+                guard !response.requeued.isEmpty else { throw ValidationError("no failed slide \(name.map { "named \($0)" } ?? "") to retry") }
+                for slide in response.requeued { print("requeued \(slide)") }
+            }
+        }
     }
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start taking slides again.")
         @OptionGroup var connection: Connection
-        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.resume, as: StatusResponse.self).state) } }
+        func run() throws { try failing { print(try connection.client.json("POST", ControlPath.resume, as: StatusResponse.self).state.rawValue) } }
     }
 }
 
@@ -108,6 +135,8 @@ func failing(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     }
 }
+
+extension JobState: ExpressibleByArgument {}
 
 func printJSON(_ value: some Encodable) {
     let encoder = ControlCoding.encoder()

@@ -13,7 +13,7 @@ struct UNetDaemonCommand: AsyncParsableCommand {
     @Option(help: "Root directory for inbox/, outbox/, archive/, failed/, state/, logs/ and unetd.sock.") var root: String
     @Option(help: "Model file; default: the config's, else the embedded default model.") var model: String?
     @Option(help: "TOML configuration file (etc/unetd/unetd.toml documents every key).") var config: String?
-    @Option(help: "Threads.") var threads: Int?
+    @Option(help: "Threads (1–256).") var threads: Int?
     @Option(help: "Seconds a file must be unchanged before it is claimed.") var quietPeriod: Double?
     @Option(help: "Seconds between full inbox scans.") var rescanInterval: Double?
     @Option(help: "Unix socket path.") var socket: String?

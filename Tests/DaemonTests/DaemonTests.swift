@@ -25,7 +25,7 @@ import Glibc
                                            "second.mask.png", "second.overlay.png", "second.result.json"])
         #expect(daemon.files("inbox").isEmpty)
         let status = try daemon.status()
-        #expect(status.counts.done == 2 && status.counts.failed == 1 && status.state == "running")
+        #expect(status.counts.done == 2 && status.counts.failed == 1 && status.state == .running)
         let done = daemon.metrics().filter { $0["outcome"] as? String == "done" }
         #expect(done.allSatisfy { $0["model_sha256"] as? String == status.model.sha256 && $0["width"] != nil && $0["stages"] != nil })
         let stop = try daemon.stop()
@@ -55,7 +55,7 @@ import Glibc
         usleep(1_500_000)  // let any spurious extra job show up
         let slides = daemon.metrics().map { $0["slide"] as? String ?? "" }.sorted()
         #expect(slides == ["copied.tif", "moved.tif", "slow.tif"])
-        #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" || $0["outcome"] as? String == "duplicate" })
+        #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" })
         #expect(daemon.files("failed").isEmpty)
     }
 
@@ -152,8 +152,9 @@ import Glibc
         let names = daemon.metrics().map { $0["slide"] as? String ?? "" }
         #expect(names.count == count && Set(names).count == count)
         #expect(daemon.files("inbox").isEmpty)
-        // Same content, same model: after the first, the rest are recognised as duplicates.
-        #expect(daemon.metrics().filter { $0["outcome"] as? String == "duplicate" }.count == count - 1)
+        // Same content, same model: after the first, the rest reuse its result, each with outputs of its own.
+        #expect(daemon.metrics().filter { $0["duplicate_of"] != nil }.count == count - 1)
+        #expect(daemon.files("outbox").filter { $0.hasSuffix(".result.json") }.count == count)
     }
 
     @Test func aChangedModelFileIsReloaded() throws {
@@ -191,7 +192,7 @@ import Glibc
         }
         defer { idle.forEach { close($0) } }
         let started = Date()
-        #expect(try daemon.status().state == "running")
+        #expect(try daemon.status().state == .running)
         #expect(Date().timeIntervalSince(started) < 2)
         try daemon.drop("slides/tia_crop_64x48.tif", as: "meanwhile.tif")
         try waitUntil(timeout: 60, "a slide still goes through") { daemon.metrics().count == 1 }

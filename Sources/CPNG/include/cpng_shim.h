@@ -17,6 +17,8 @@ int unet_png_writer_write_row(unet_png_writer *writer, const uint8_t *row);
 /// Writes the end of the image, flushes and fsyncs. Returns 1, or 0 with the reason.
 int unet_png_writer_finish(unet_png_writer *writer);
 const char *unet_png_writer_error(const unet_png_writer *writer);
+/// errno of the file operation behind the last failure (ENOSPC, EDQUOT, EIO), or 0 when libpng itself failed.
+int unet_png_writer_errno(const unet_png_writer *writer);
 /// Releases the writer and closes its file (after finish, or to abandon a partial image).
 void unet_png_writer_close(unet_png_writer *writer);
 

@@ -15,6 +15,9 @@ enum TorchCheckpoint {
     }
 
     static func read(data: Data) throws(CheckpointProblem) -> Contents {
+        guard hasEndOfCentralDirectory(data) else {
+            throw CheckpointProblem("not a readable zip archive (truncated, or not written by torch.save ≥ 1.6): no end of central directory record")
+        }
         let archive: Archive
         do {
             archive = try Archive(data: data, accessMode: .read)
@@ -51,6 +54,29 @@ enum TorchCheckpoint {
             tensors[key] = try materialize(reference, bytes: storages[storageKey]!, name: key)
         }
         return Contents(tensors: tensors, provenance: provenance)
+    }
+
+    /// Whether `data` ends with a zip end-of-central-directory record that ZIPFoundation will find.
+    ///
+    /// ZIPFoundation (0.9.20) searches for the record byte by byte through the whole file, and its in-memory
+    /// `Archive(data:)` leaks the archive's backing copy of the data when it finds none. The record lies in
+    /// the last 22 + 65,535 (comment) bytes: look there first, the way ZIPFoundation then does (the last
+    /// signature, whose comment must fit in the file), and never hand it a file without one.
+    static func hasEndOfCentralDirectory(_ data: Data) -> Bool {
+        let recordSize = 22
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            guard raw.count >= recordSize else { return false }
+            var start = raw.count - recordSize
+            let lowest = max(0, start - 0xFFFF)
+            while start >= lowest {
+                if raw[start] == 0x50, raw[start + 1] == 0x4B, raw[start + 2] == 0x05, raw[start + 3] == 0x06 {
+                    let commentLength = Int(raw[start + 20]) | Int(raw[start + 21]) << 8
+                    return commentLength <= raw.count - start - recordSize
+                }
+                start -= 1
+            }
+            return false
+        }
     }
 
     /// Finds the dict of tensors inside whatever the pickle's root is, and the training facts beside it.

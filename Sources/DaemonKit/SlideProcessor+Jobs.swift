@@ -1,0 +1,191 @@
+import ControlProtocol
+import Foundation
+import Segmentation
+import SlideIO
+import UNetCore
+
+/// One job from `active` to `archived`, `failed` or `deferred`. Every step records what it is about
+/// to do before doing it (output name, `publishing`, destination, the metrics line), so `recover()`
+/// can finish whatever a crash interrupted.
+extension SlideProcessor {
+    func process(_ claimed: Job) async {
+        let id = claimed.storedID
+        let model = await registry.current
+        let modelSHA256 = model.file.sha256
+        status.setCurrent(CurrentSlide(name: claimed.name, jobID: id, tilesDone: 0, tilesTotal: 0, startedAt: Date()))
+        defer { status.setCurrent(nil) }
+        let started = Date()
+        do {
+            var job = claimed
+            if job.contentSHA256 == nil {
+                let path = job.spoolPath
+                let hash = try await compute.run { try Spool.sha256(of: path) }
+                job = try await database { try $0.update(id) { $0.contentSHA256 = hash } }
+            }
+            if job.outputName == nil || job.modelSHA256 != modelSHA256 {
+                let outputName = job.outputName ?? spool.outputName(for: job.name)
+                job = try await database { try $0.update(id) { $0.outputName = outputName; $0.modelSHA256 = modelSHA256 } }
+            }
+            let outputName = job.outputName ?? ""
+            let store = self.store
+            let markPublishing: @Sendable () throws -> Void = { try store.update(id) { $0.state = .publishing } }
+            let earlier = try await database { [job] in try $0.finishedDuplicate(of: job, modelSHA256: modelSHA256) }
+
+            var summary: [String: Any]?
+            if let earlier, let earlierOutputs = earlier.outputName {
+                let reuse = DuplicateOutputs(outbox: configuration.outbox)
+                summary = try await io.run { [job] in
+                    try reuse.publish(from: earlierOutputs, to: outputName, slideName: job.name, duplicateOf: earlier.name,
+                                      beforePublishing: markPublishing).map(SendableJSON.init)
+                }?.value
+            }
+            if summary == nil {
+                summary = try await segment(job, outputName: outputName, model: model, duplicateOf: earlier?.name, markPublishing: markPublishing)
+            }
+            let seconds = Date().timeIntervalSince(started)
+            let fields = Self.metricsFields(job: job, summary: summary ?? [:], seconds: seconds)
+            try await archive(job, metricsFields: fields, seconds: seconds)
+            doneCounter.increment()
+            slideTimer.recordSeconds(seconds)
+            logger.info("segmented slide", metadata: ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
+                                                       "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)",
+                                                       "duplicate_of": "\(earlier?.name ?? "")"])
+            storageRecovered()
+        } catch let error as SlideError where error.isCancellation {
+            _ = try? await database { try $0.update(id) { $0.state = .queued; $0.attempts = max($0.attempts - 1, 0) } }
+            logger.notice("slide interrupted by shutdown; it stays queued", metadata: ["slide": "\(claimed.name)"])
+        } catch let error where Self.storageErrorNumber(error) != nil {
+            await deferJob(id, reason: "\(error)")
+            await storageFault(error, during: "process \(claimed.name)")
+        } catch {
+            let reason = (error as? SlideError)?.reason ?? "\(error)"
+            await failJob(id, reason: reason, modelSHA256: modelSHA256)
+        }
+    }
+
+    /// Segments on the compute pool; the job turns `publishing` between durable temporaries and renames.
+    private func segment(_ job: Job, outputName: String, model: LoadedModel, duplicateOf: String?,
+                         markPublishing: @escaping @Sendable () throws -> Void) async throws -> [String: Any] {
+        var options = SegmentationOptions(tile: configuration.tile, overlap: configuration.overlap, threshold: configuration.threshold,
+                                          threads: configuration.threads)
+        options.limits.maximumPixels = configuration.maximumPixels
+        let frozen = options, outbox = configuration.outbox, status = self.status
+        let summary = try await compute.run { [self] in
+            try model.segment(slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
+                              provenance: .init(slideName: job.name, duplicateOf: duplicateOf),
+                              isCancelled: { self.stopping.withLock { $0 } },
+                              progress: { status.progress(tilesDone: $0.tilesDone, tilesTotal: $0.tilesTotal) },
+                              beforePublishing: { () throws(SlideError) in
+                                  do { try markPublishing() } catch {
+                                      throw SlideError(path: job.spoolPath, reason: "cannot record publishing: \(error)",
+                                                       errorNumber: Self.storageErrorNumber(error))
+                                  }
+                              })
+        }
+        return SendableJSON(encoding: summary).value
+    }
+
+    /// Records destination and metrics line, moves the original to archive/, records `archived`,
+    /// then appends the metrics line. Outputs are already published: a failure here is the storage's,
+    /// never the slide's, so it leaves the job `publishing` for the retry to finish.
+    func archive(_ job: Job, metricsFields: [String: Any], seconds: Double?) async throws {
+        let id = job.storedID
+        let destination = job.destination ?? spool.destination(for: job.name, in: configuration.archive)
+        let line = try MetricsLog.line(metricsFields)
+        let recorded = try await database {
+            try $0.update(id) { $0.destination = destination; $0.pendingMetricsLine = line; $0.seconds = seconds ?? $0.seconds }
+        }
+        let spool = self.spool
+        try await io.run { try spool.move(spoolPath: recorded.spoolPath, to: destination) }
+        let finished = try await database { try $0.update(id) { $0.state = .archived; $0.finishedAt = Date(); $0.error = nil } }
+        await appendMetrics(finished)
+    }
+
+    /// Sets a slide aside in failed/ beside `NAME.error.json`. When the move itself fails (disk
+    /// full), the job stays `failing` and the retry after the fault finishes it.
+    func failJob(_ id: Int64, reason: String, modelSHA256: String?) async {
+        do {
+            let job = try await database { try $0.update(id) { $0.error = reason; $0.modelSHA256 = modelSHA256 ?? $0.modelSHA256 } }
+            let destination = job.destination ?? spool.destination(for: job.name, in: configuration.failed)
+            let line = try MetricsLog.line([
+                "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "failed",
+                "model_sha256": job.modelSHA256 ?? NSNull(), "job_id": id, "attempts": job.attempts, "error": reason])
+            let failing = try await database {
+                try $0.update(id) { $0.state = .failing; $0.destination = destination; $0.pendingMetricsLine = line }
+            }
+            try await completeFailing(failing)
+            logger.error("slide failed", metadata: ["slide": "\(job.name)", "reason": "\(reason)", "set_aside_as": "\(destination)"])
+        } catch {
+            logger.error("cannot set failed slide aside; will retry", metadata: ["job": "\(id)", "error": "\(error)"])
+            await storageFault(error, during: "set aside job \(id)")
+        }
+    }
+
+    /// The move into failed/, the error report, `failed`, the metrics line: each redone safely.
+    func completeFailing(_ job: Job) async throws {
+        guard let destination = job.destination else { return }
+        let spool = self.spool
+        try await io.run {
+            try spool.move(spoolPath: job.spoolPath, to: destination)
+            try spool.writeErrorReport(beside: destination, name: job.name, reason: job.error ?? "unknown", attempts: job.attempts)
+        }
+        let finished = try await database { try $0.update(job.storedID) { $0.state = .failed; $0.finishedAt = Date() } }
+        failedCounter.increment()
+        await appendMetrics(finished)
+    }
+
+    /// Storage failed under this job: it waits, its attempt not counted, until the retry.
+    func deferJob(_ id: Int64, reason: String) async {
+        do {
+            let job = try await database {
+                try $0.update(id) { $0.state = .deferred; $0.attempts = max($0.attempts - 1, 0); $0.error = reason }
+            }
+            deferredCounter.increment()
+            logger.warning("slide deferred by a storage fault; it stays queued", metadata: ["slide": "\(job.name)", "reason": "\(reason)"])
+        } catch {
+            logger.error("cannot record deferral", metadata: ["job": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Appends a finished job's metrics line once, then clears it; a failed append stays pending.
+    func appendMetrics(_ job: Job) async {
+        guard let line = job.pendingMetricsLine else { return }
+        let metrics = self.metrics
+        do {
+            try await io.run { try metrics.append(line: line) }
+            _ = try await database { try $0.update(job.storedID) { $0.pendingMetricsLine = nil } }
+        } catch {
+            logger.error("cannot append to the metrics log; will retry", metadata: ["slide": "\(job.name)", "error": "\(error)"])
+            await storageFault(error, during: "append metrics")
+        }
+    }
+
+    /// A metrics line from a finished job and its summary (`NAME.result.json`'s fields).
+    static func metricsFields(job: Job, summary: [String: Any], seconds: Double) -> [String: Any] {
+        var fields: [String: Any] = [
+            "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "done", "job_id": job.storedID,
+            "attempts": job.attempts, "model_sha256": job.modelSHA256 ?? NSNull(), "seconds": seconds,
+            "outputs": job.outputName ?? NSNull(),
+        ]
+        for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of"] {
+            if let value = summary[key] { fields[key] = value }
+        }
+        if let timings = summary["timings"] { fields["stages"] = timings }
+        if let scores = summary["scores"] as? [String: Any] {
+            for key in ["accuracy", "dice", "iou"] { fields[key] = scores[key] }
+        }
+        return fields
+    }
+}
+
+/// JSON fields handed between threads: built once, read-only afterwards.
+struct SendableJSON: @unchecked Sendable {
+    let value: [String: Any]
+
+    init(_ value: [String: Any]) { self.value = value }
+
+    init(encoding summary: some Encodable) {
+        let data = (try? JSONEncoder().encode(summary)) ?? Data("{}".utf8)
+        value = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+}

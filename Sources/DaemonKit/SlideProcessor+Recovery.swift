@@ -1,0 +1,118 @@
+import ControlProtocol
+import Foundation
+import UNetCore
+
+/// Reconciliation at start (and after a storage fault): every job row, spool file and output ends in
+/// exactly one place. Each case undoes or finishes the one step a crash can have interrupted.
+extension SlideProcessor {
+    func recover() async throws {
+        let store = self.store, spool = self.spool, configuration = self.configuration
+        // Claims cut short: finished when the file reached the spool, undone otherwise.
+        for job in try await database({ try $0.jobs(in: [.claiming]) }) {
+            let reachedSpool = access(job.spoolPath, F_OK) == 0
+            try await io.run {
+                if reachedSpool {
+                    spool.moveCompanions(from: Spool.stemPath(job.claimedFrom), to: Spool.stemPath(job.spoolPath))
+                    try store.update(job.storedID) { $0.state = .queued }
+                } else if job.claimedFrom.hasPrefix(configuration.failed + "/") {
+                    try store.update(job.storedID) { $0.state = .failed; $0.spoolPath = job.claimedFrom; $0.destination = job.claimedFrom }
+                } else {
+                    try store.delete(job.storedID)
+                }
+            }
+            logger.notice("finished an interrupted claim", metadata: ["slide": "\(job.name)", "in_spool": "\(reachedSpool)"])
+        }
+        // Interrupted while computing: nothing was published; run again, unless out of attempts.
+        for job in try await database({ try $0.jobs(in: [.active]) }) {
+            if job.attempts >= configuration.maximumAttempts {
+                await failJob(job.storedID, reason: "crashed the daemon \(job.attempts) times; set aside", modelSHA256: job.modelSHA256)
+                continue
+            }
+            let foreignOutputs = job.outputName.map { !spool.existingOutputs($0).isEmpty } ?? false
+            _ = try await database { try $0.update(job.storedID) { $0.state = .queued; if foreignOutputs { $0.outputName = nil } } }
+            logger.warning("requeued slide interrupted by a crash", metadata: ["slide": "\(job.name)", "attempts": "\(job.attempts)"])
+        }
+        // Deferred before the restart: try again now.
+        _ = try await database { store in
+            for job in try store.jobs(in: [.deferred]) { try store.update(job.storedID) { $0.state = .queued } }
+        }
+        _ = await finishInterruptedSteps()
+        try await adoptOrphans()
+        for job in try await database({ try $0.jobs(in: [.queued]) }) where access(job.spoolPath, F_OK) != 0 {
+            await failJob(job.storedID, reason: "its spool file \(job.spoolPath) disappeared", modelSHA256: job.modelSHA256)
+        }
+    }
+
+    /// Publishing and failing jobs completed, metrics lines appended once. True when nothing is left.
+    func finishInterruptedSteps() async -> Bool {
+        var clean = true
+        do {
+            for job in try await database({ try $0.jobs(in: [.publishing]) }) {
+                if let outputName = job.outputName, spool.outputsComplete(outputName) {
+                    // Published before the crash: only the archive move (and the metrics line) remain.
+                    let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
+                        ?? Self.metricsFields(job: job, summary: Self.readSummary(configuration.outbox + "/" + outputName + ".result.json"),
+                                              seconds: job.seconds ?? 0)
+                    do { try await archive(job, metricsFields: fields, seconds: job.seconds) } catch {
+                        clean = false
+                        await storageFault(error, during: "archive \(job.name)")
+                    }
+                } else {
+                    // Cut off mid-publication: remove what was renamed into place and run it again.
+                    for path in job.outputName.map(spool.existingOutputs) ?? [] { unlink(path) }
+                    _ = try await database { try $0.update(job.storedID) { $0.state = .queued } }
+                    logger.warning("requeued slide interrupted while publishing", metadata: ["slide": "\(job.name)"])
+                }
+            }
+            for job in try await database({ try $0.jobs(in: [.failing]) }) {
+                do { try await completeFailing(job) } catch {
+                    clean = false
+                    await storageFault(error, during: "set aside \(job.name)")
+                }
+            }
+            let metrics = self.metrics
+            for job in try await database({ try $0.jobsWithPendingMetrics() }) {
+                let logged = try await io.run { metrics.contains(jobID: job.storedID, slide: job.name) }
+                if logged {
+                    _ = try await database { try $0.update(job.storedID) { $0.pendingMetricsLine = nil } }
+                } else {
+                    await appendMetrics(job)
+                }
+            }
+        } catch {
+            clean = false
+            logger.error("cannot finish interrupted steps", metadata: ["error": "\(error)"])
+            await storageFault(error, during: "finish interrupted steps")
+        }
+        return clean
+    }
+
+    /// A slide in the spool with no job (left by an older version, or by hand) becomes a queued job.
+    private func adoptOrphans() async throws {
+        let spool = self.spool, store = self.store, spoolDirectory = configuration.spool
+        let adopted = try await io.run { () -> [String] in
+            let known = Set(try store.jobs(in: JobState.allCases).map(\.spoolPath))
+            var adopted: [String] = []
+            for file in try FileManager.default.contentsOfDirectory(atPath: spoolDirectory).sorted()
+            where Spool.hasSlideExtension(file) && !file.hasPrefix(".") {
+                let path = spoolDirectory + "/" + file
+                guard !known.contains(path) else { continue }
+                // Spool names are `PID-HEX-NAME`: the original name follows the second dash.
+                let parts = file.split(separator: "-", maxSplits: 2)
+                let name = parts.count == 3 ? String(parts[2]) : file
+                _ = try store.insert(Job(name: name, spoolPath: path, claimedFrom: spool.configuration.inbox + "/" + name, state: .queued))
+                adopted.append(name)
+            }
+            return adopted
+        }
+        for name in adopted { logger.warning("adopted a slide found in the spool without a job", metadata: ["slide": "\(name)"]) }
+    }
+
+    static func decodeLine(_ line: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    }
+
+    static func readSummary(_ path: String) -> [String: Any] {
+        FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
+    }
+}
