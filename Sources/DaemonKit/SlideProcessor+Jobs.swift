@@ -88,7 +88,7 @@ extension SlideProcessor {
     /// Records destination and metrics line, moves the original to archive/, records `archived`,
     /// then appends the metrics line. Outputs are already published: a failure here is the storage's,
     /// never the slide's, so it leaves the job `publishing` for the retry to finish.
-    func archive(_ job: Job, metricsFields: [String: Any], seconds: Double?) async throws {
+    func archive(_ job: Job, metricsFields: [String: Any], seconds: Double?, recovering: Bool = false) async throws {
         let id = job.storedID
         let destination = job.destination ?? spool.destination(for: job.name, in: configuration.archive)
         let line = try MetricsLog.line(metricsFields)
@@ -98,7 +98,7 @@ extension SlideProcessor {
         let spool = self.spool
         try await io.run { try spool.move(spoolPath: recorded.spoolPath, to: destination) }
         let finished = try await database { try $0.update(id) { $0.state = .archived; $0.finishedAt = Date(); $0.error = nil } }
-        await appendMetrics(finished)
+        await appendMetrics(finished, unlessLogged: recovering)
     }
 
     /// Sets a slide aside in failed/ beside `NAME.error.json`. When the move itself fails (disk
@@ -148,11 +148,15 @@ extension SlideProcessor {
     }
 
     /// Appends a finished job's metrics line once, then clears it; a failed append stays pending.
-    func appendMetrics(_ job: Job) async {
+    /// `unlessLogged` (after a crash) first looks for a line the job already has.
+    func appendMetrics(_ job: Job, unlessLogged: Bool = false) async {
         guard let line = job.pendingMetricsLine else { return }
-        let metrics = self.metrics
+        let metrics = self.metrics, id = job.storedID, name = job.name
         do {
-            try await io.run { try metrics.append(line: line) }
+            try await io.run {
+                if unlessLogged && metrics.contains(jobID: id, slide: name) { return }
+                try metrics.append(line: line)
+            }
             _ = try await database { try $0.update(job.storedID) { $0.pendingMetricsLine = nil } }
         } catch {
             logger.error("cannot append to the metrics log; will retry", metadata: ["slide": "\(job.name)", "error": "\(error)"])

@@ -53,7 +53,7 @@ extension SlideProcessor {
                     let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
                         ?? Self.metricsFields(job: job, summary: Self.readSummary(configuration.outbox + "/" + outputName + ".result.json"),
                                               seconds: job.seconds ?? 0)
-                    do { try await archive(job, metricsFields: fields, seconds: job.seconds) } catch {
+                    do { try await archive(job, metricsFields: fields, seconds: job.seconds, recovering: true) } catch {
                         clean = false
                         await storageFault(error, during: "archive \(job.name)")
                     }
@@ -70,14 +70,8 @@ extension SlideProcessor {
                     await storageFault(error, during: "set aside \(job.name)")
                 }
             }
-            let metrics = self.metrics
             for job in try await database({ try $0.jobsWithPendingMetrics() }) {
-                let logged = try await io.run { metrics.contains(jobID: job.storedID, slide: job.name) }
-                if logged {
-                    _ = try await database { try $0.update(job.storedID) { $0.pendingMetricsLine = nil } }
-                } else {
-                    await appendMetrics(job)
-                }
+                await appendMetrics(job, unlessLogged: true)
             }
         } catch {
             clean = false

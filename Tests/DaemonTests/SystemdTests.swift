@@ -67,6 +67,64 @@ import Glibc
         #expect(messages.contains { $0.contains("STOPPING=1") })
     }
 
+    /// Several 2 GB slides claimed at once are hashed off the event loop: the watchdog never misses a beat.
+    @Test func theWatchdogKeepsTickingWhileLargeSlidesAreClaimed() throws {
+        let listener = try NotifyListener()
+        let daemon = try DaemonHarness()
+        defer { daemon.remove() }
+        daemon.environment["NOTIFY_SOCKET"] = listener.path
+        daemon.environment["WATCHDOG_USEC"] = "4000000"
+        try daemon.start()
+        var pings: [Date] = []
+        func collect() { for message in listener.drain() where message.contains("WATCHDOG=1") { pings.append(Date()) } }
+        // Sparse 2 GB files: real reads of 2 GB each for the hash, no disk used.
+        for index in 0..<3 {
+            let fd = open(daemon.root + "/big\(index).tif", O_WRONLY | O_CREAT, 0o644)
+            #expect(ftruncate(fd, 2 << 30) == 0)
+            close(fd)
+        }
+        for index in 0..<3 { rename(daemon.root + "/big\(index).tif", daemon.inbox + "/big\(index).tif") }
+        let started = Date()
+        var slowestStatus = 0.0
+        while Date().timeIntervalSince(started) < 90 {
+            collect()
+            let asked = Date()
+            _ = try daemon.status()
+            slowestStatus = max(slowestStatus, Date().timeIntervalSince(asked))
+            if daemon.metrics().count == 3 { break }
+            usleep(200_000)
+        }
+        collect()
+        #expect(daemon.metrics().count == 3, "the three (unreadable) slides were hashed and set aside")
+        #expect(pings.count >= 3)
+        let gaps = zip(pings.dropFirst(), pings).map { $0.timeIntervalSince($1) }
+        #expect((gaps.max() ?? 99) < 4, "longest gap between WATCHDOG=1: \(gaps.max() ?? 99) s")
+        #expect(slowestStatus < 2, "status answered within \(slowestStatus) s")
+    }
+
+    /// A model file replaced by a broken one: RELOADING, then READY that says the reload was refused.
+    @Test func aRefusedAutomaticReloadSaysSo() throws {
+        let listener = try NotifyListener()
+        let root = try Fixtures.temporaryDirectory().path
+        let model = root + "/model.pth"
+        try FileManager.default.copyItem(atPath: DaemonHarness.model, toPath: model)
+        let daemon = try DaemonHarness(root: root, extra: ["--model", model])
+        defer { daemon.remove() }
+        daemon.environment["NOTIFY_SOCKET"] = listener.path
+        try daemon.start()
+        var messages: [String] = []
+        try waitUntil(timeout: 30, "READY=1") { messages += listener.drain(); return messages.contains { $0.contains("READY=1") } }
+        try FileManager.default.copyItem(atPath: DaemonHarness.fixture("engine/bad/truncated.pth"), toPath: root + "/next.pth")
+        #expect(rename(root + "/next.pth", model) == 0)
+        messages = []
+        try waitUntil(timeout: 30, "READY after the refused reload") {
+            messages += listener.drain()
+            return messages.contains { $0.contains("RELOADING=1") } && messages.contains { $0.contains("READY=1") }
+        }
+        let ready = try #require(messages.last { $0.contains("READY=1") })
+        #expect(ready.contains("refused") && !ready.contains("model reloaded"), "\(ready)")
+    }
+
     @Test func unitFileExposureIsLow() throws {
         let unit = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd/unetd.service").path
         let text = try String(contentsOfFile: unit, encoding: .utf8)
