@@ -19,6 +19,18 @@ public enum ControlServer {
         public let prometheus: PrometheusCollectorRegistry
         public let processor: SlideProcessor
         public let io: BlockingPool
+
+        public init(configuration: DaemonConfiguration, store: JobStore, registry: ModelRegistry, status: DaemonStatus,
+                    notifier: SystemdNotifier, prometheus: PrometheusCollectorRegistry, processor: SlideProcessor, io: BlockingPool) {
+            self.configuration = configuration
+            self.store = store
+            self.registry = registry
+            self.status = status
+            self.notifier = notifier
+            self.prometheus = prometheus
+            self.processor = processor
+            self.io = io
+        }
     }
 
     /// Largest request header block accepted.
