@@ -50,19 +50,16 @@ let package = Package(
                 "UNetCore", "CBLAS",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            ]
         ),
         .target(name: "SlideIO", dependencies: ["UNetCore", "CTIFF", "CPNG"]),
         .target(
             name: "Segmentation",
-            dependencies: ["UNetCore", "UNetEngine", "SlideIO"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["UNetCore", "UNetEngine", "SlideIO"]
         ),
         .target(
             name: "Training",
-            dependencies: ["UNetCore", "UNetEngine", "SlideIO", "Segmentation"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["UNetCore", "UNetEngine", "SlideIO", "Segmentation"]
         ),
         .target(name: "DefaultModel", dependencies: ["UNetEngine"], resources: [.copy("Resources/default-model.safetensors")]),
         .executableTarget(
@@ -125,7 +122,7 @@ let package = Package(
 if Context.environment["UNET_FUZZ"] != nil {
     let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzTIFF", ["SlideIO"]),
-        ("FuzzPTH", ["UNetEngine"]),
+        ("FuzzPTH", ["UNetEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         ("FuzzSafeTensors", ["UNetEngine", "UNetCore"]),
         ("FuzzTruth", ["Segmentation", "SlideIO"]),
     ]

@@ -28,15 +28,15 @@ public struct Daemon {
         try Spool(configuration: configuration).prepareDirectories()
         try Self.claimSocketPath(configuration.socket)
         let io = BlockingPool(threads: 2), compute = BlockingPool(threads: 1)
-        let registry = try ModelRegistry(path: configuration.model, threads: configuration.threads, io: io)
-        let store = try JobStore(path: configuration.database)
+        let configuration = self.configuration
+        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads, io: io) }
+        let store = try await io.run { try JobStore(path: configuration.database) }
         let status = DaemonStatus()
         let notifier = SystemdNotifier()
         let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
                                        notifier: notifier, io: io, compute: compute, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                       notifier: notifier, prometheus: prometheus, processor: processor, io: io)
-        let configuration = self.configuration
         let server = ControlServer.application(dependencies, logger: logger) {
             do { try Self.secureSocket(configuration) } catch {
                 // Serving a socket the lab's group cannot use (or anyone can) is worse than not starting.

@@ -44,7 +44,13 @@ extension SlideProcessor {
             }
             let seconds = Date().timeIntervalSince(started)
             let fields = Self.metricsFields(job: job, summary: summary ?? [:], seconds: seconds)
-            try await archive(job, metricsFields: fields, seconds: seconds)
+            do { try await archive(job, metricsFields: fields, seconds: seconds) } catch {
+                // The outputs are out: the job stays `publishing` and the retry (or restart) archives it.
+                logger.error("outputs published but the original could not be archived; will retry",
+                             metadata: ["slide": "\(job.name)", "error": "\(error)"])
+                await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
+                return
+            }
             doneCounter.increment()
             slideTimer.recordSeconds(seconds)
             logger.info("segmented slide", metadata: ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
@@ -117,7 +123,7 @@ extension SlideProcessor {
             logger.error("slide failed", metadata: ["slide": "\(job.name)", "reason": "\(reason)", "set_aside_as": "\(destination)"])
         } catch {
             logger.error("cannot set failed slide aside; will retry", metadata: ["job": "\(id)", "error": "\(error)"])
-            await storageFault(error, during: "set aside job \(id)")
+            await storageFault(error, during: "set aside job \(id)", evenIfNotTransient: true)
         }
     }
 

@@ -55,7 +55,7 @@ extension SlideProcessor {
                                               seconds: job.seconds ?? 0)
                     do { try await archive(job, metricsFields: fields, seconds: job.seconds, recovering: true) } catch {
                         clean = false
-                        await storageFault(error, during: "archive \(job.name)")
+                        await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
                     }
                 } else {
                     // Cut off mid-publication: remove what was renamed into place and run it again.
@@ -67,7 +67,7 @@ extension SlideProcessor {
             for job in try await database({ try $0.jobs(in: [.failing]) }) {
                 do { try await completeFailing(job) } catch {
                     clean = false
-                    await storageFault(error, during: "set aside \(job.name)")
+                    await storageFault(error, during: "set aside \(job.name)", evenIfNotTransient: true)
                 }
             }
             for job in try await database({ try $0.jobsWithPendingMetrics() }) {

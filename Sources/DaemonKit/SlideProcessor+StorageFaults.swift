@@ -36,15 +36,16 @@ extension SlideProcessor {
     }
 
     /// Enters (or stays in) degraded mode when `error` is a storage fault; other errors are the
-    /// caller's to report.
-    func storageFault(_ error: any Error, during operation: String) async {
-        guard let code = Self.storageErrorNumber(error) else { return }
+    /// caller's to report, unless `evenIfNotTransient` (a step that must be finished, not failed).
+    func storageFault(_ error: any Error, during operation: String, evenIfNotTransient: Bool = false) async {
+        let code = Self.storageErrorNumber(error)
+        guard code != nil || evenIfNotTransient else { return }
         let backoff = faults.withLock { faults in
             faults.consecutive += 1
             faults.holdingQueue = true
             return faults.backoff
         }
-        let reason = "\(operation): \(String(cString: strerror(code)))"
+        let reason = "\(operation): " + (code.map { String(cString: strerror($0)) } ?? "\(error)")
         let free = Self.freeBytes(configuration.outbox)
         let since = status.degraded?.since ?? Date()
         if status.degraded == nil {

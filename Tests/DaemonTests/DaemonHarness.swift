@@ -79,6 +79,13 @@ final class DaemonHarness {
         ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []).sorted()
     }
 
+    /// Temporary files (`.NAME.PID.RANDOM.tmp`) left anywhere the daemon writes.
+    func temporaries() -> [String] {
+        ["outbox", "archive", "failed", "state", "logs"].flatMap { directory in
+            files(directory).filter { $0.hasSuffix(".tmp") }.map { directory + "/" + $0 }
+        }
+    }
+
     /// Copies a fixture into the inbox the way `cp` does (written in place).
     func drop(_ fixture: String, as name: String) throws {
         try FileManager.default.copyItem(atPath: Self.fixture(fixture), toPath: inbox + "/" + name)
