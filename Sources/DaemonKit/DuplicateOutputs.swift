@@ -11,10 +11,10 @@ import Glibc
 struct DuplicateOutputs {
     let outbox: String
 
-    /// Publishes `earlierStem`'s outputs as `stem`'s. Returns the new summary as JSON fields, or nil
-    /// when the earlier outputs are no longer complete (the caller then segments again).
+    /// Publishes `earlierStem`'s outputs as `stem`'s. Returns the new summary (JSON), or nil when the
+    /// earlier outputs are no longer complete (the caller then segments again).
     func publish(from earlierStem: String, to stem: String, slideName: String, duplicateOf: String,
-                 beforePublishing: () throws -> Void) throws -> [String: Any]? {
+                 beforePublishing: () throws -> Void) throws -> Data? {
         let earlierSummary = outbox + "/" + earlierStem + ".result.json"
         guard let data = FileManager.default.contents(atPath: earlierSummary),
               var summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
@@ -46,7 +46,7 @@ struct DuplicateOutputs {
             do { try AtomicFile.write(Array(newSummary), to: outbox + "/" + stem + ".result.json") } catch {
                 throw DaemonError("publish duplicate output", path: error.path, errorNumber: error.errorNumber)
             }
-            return summary
+            return newSummary
         } catch {
             for (temporary, _) in staged { unlink(temporary) }
             for path in published { unlink(path) }

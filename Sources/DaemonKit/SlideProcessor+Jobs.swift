@@ -31,19 +31,19 @@ extension SlideProcessor {
             let markPublishing: @Sendable () throws -> Void = { try store.update(id) { $0.state = .publishing } }
             let earlier = try await database { [job] in try $0.finishedDuplicate(of: job, modelSHA256: modelSHA256) }
 
-            var summary: [String: Any]?
+            var summary: Data?
             if let earlier, let earlierOutputs = earlier.outputName {
                 let reuse = DuplicateOutputs(outbox: configuration.outbox)
                 summary = try await io.run { [job] in
                     try reuse.publish(from: earlierOutputs, to: outputName, slideName: job.name, duplicateOf: earlier.name,
-                                      beforePublishing: markPublishing).map(SendableJSON.init)
-                }?.value
+                                      beforePublishing: markPublishing)
+                }
             }
             if summary == nil {
                 summary = try await segment(job, outputName: outputName, model: model, duplicateOf: earlier?.name, markPublishing: markPublishing)
             }
             let seconds = Date().timeIntervalSince(started)
-            let fields = Self.metricsFields(job: job, summary: summary ?? [:], seconds: seconds)
+            let fields = Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:], seconds: seconds)
             do { try await archive(job, metricsFields: fields, seconds: seconds) } catch {
                 // The outputs are out: the job stays `publishing` and the retry (or restart) archives it.
                 logger.error("outputs published but the original could not be archived; will retry",
@@ -71,7 +71,7 @@ extension SlideProcessor {
 
     /// Segments on the compute pool; the job turns `publishing` between durable temporaries and renames.
     private func segment(_ job: Job, outputName: String, model: LoadedModel, duplicateOf: String?,
-                         markPublishing: @escaping @Sendable () throws -> Void) async throws -> [String: Any] {
+                         markPublishing: @escaping @Sendable () throws -> Void) async throws -> Data {
         var options = SegmentationOptions(tile: configuration.tile, overlap: configuration.overlap, threshold: configuration.threshold,
                                           threads: configuration.threads)
         options.limits.maximumPixels = configuration.maximumPixels
@@ -88,7 +88,7 @@ extension SlideProcessor {
                                   }
                               })
         }
-        return SendableJSON(encoding: summary).value
+        return try JSONEncoder().encode(summary)
     }
 
     /// Records destination and metrics line, moves the original to archive/, records `archived`,
@@ -185,17 +185,5 @@ extension SlideProcessor {
             for key in ["accuracy", "dice", "iou"] { fields[key] = scores[key] }
         }
         return fields
-    }
-}
-
-/// JSON fields handed between threads: built once, read-only afterwards.
-struct SendableJSON: @unchecked Sendable {
-    let value: [String: Any]
-
-    init(_ value: [String: Any]) { self.value = value }
-
-    init(encoding summary: some Encodable) {
-        let data = (try? JSONEncoder().encode(summary)) ?? Data("{}".utf8)
-        value = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 }

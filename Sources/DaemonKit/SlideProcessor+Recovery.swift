@@ -102,11 +102,9 @@ extension SlideProcessor {
         for name in adopted { logger.warning("adopted a slide found in the spool without a job", metadata: ["slide": "\(name)"]) }
     }
 
-    static func decodeLine(_ line: String) -> [String: Any]? {
-        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-    }
+    static func decodeLine(_ line: String) -> [String: Any]? { decodeObject(Data(line.utf8)) }
 
-    static func readSummary(_ path: String) -> [String: Any] {
-        FileManager.default.contents(atPath: path).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-    }
+    static func decodeObject(_ data: Data) -> [String: Any]? { try? JSONSerialization.jsonObject(with: data) as? [String: Any] }
+
+    static func readSummary(_ path: String) -> [String: Any] { FileManager.default.contents(atPath: path).flatMap(decodeObject) ?? [:] }
 }
