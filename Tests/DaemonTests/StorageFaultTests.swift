@@ -28,7 +28,9 @@ import Glibc
     }
 
     @Test func aFullDiskDefersSlidesUntilSpaceIsBack() throws {
-        let outbox = try Fixtures.temporaryDirectory().path + "/outbox"
+        let parent = try Fixtures.temporaryDirectory().path
+        let outbox = parent + "/outbox"
+        defer { try? FileManager.default.removeItem(atPath: parent) }
         guard Self.mountTmpfs(outbox, megabytes: 4) else {
             print("skipped: cannot mount a tmpfs here (not root)")
             return
