@@ -1,5 +1,6 @@
 import ControlProtocol
 import Foundation
+import Logging
 import Segmentation
 import SlideIO
 import UNetCore
@@ -53,9 +54,10 @@ extension SlideProcessor {
             }
             doneCounter.increment()
             slideTimer.recordSeconds(seconds)
-            logger.info("segmented slide", metadata: ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
-                                                       "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)",
-                                                       "duplicate_of": "\(earlier?.name ?? "")"])
+            var metadata: Logger.Metadata = ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
+                                             "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)"]
+            if let earlier { metadata["duplicate_of"] = "\(earlier.name)" }
+            logger.info("segmented slide", metadata: metadata)
             storageRecovered()
         } catch let error as SlideError where error.isCancellation {
             _ = try? await database { try $0.update(id) { $0.state = .queued; $0.attempts = max($0.attempts - 1, 0) } }
