@@ -125,6 +125,8 @@ if Context.environment["UNET_FUZZ"] != nil {
         ("FuzzPTH", ["UNetEngine", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         ("FuzzSafeTensors", ["UNetEngine", "UNetCore"]),
         ("FuzzTruth", ["Segmentation", "SlideIO"]),
+        ("FuzzControl", ["DaemonKit", "ControlProtocol", .product(name: "Hummingbird", package: "hummingbird"),
+                         .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus")]),
     ]
     package.targets += fuzzHarnesses.map { .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Tests/Fuzz/\($0.name)") }
 }

@@ -1,6 +1,7 @@
 /// A value produced by `RestrictedUnpickler`: plain Python data plus the few torch objects that
 /// `torch.save` emits for tensors. Lists and dicts are reference types because pickle mutates them
-/// after they are memoised.
+/// after they are memoised. Containers know how deeply they nest (a tuple of scalars is 1), which
+/// `RestrictedUnpickler` bounds.
 indirect enum PickleValue {
     case none
     case bool(Bool)
@@ -8,7 +9,7 @@ indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple([PickleValue], depth: Int)
     case list(PickleList)
     case dict(PickleDict)
     case global(TorchGlobal)
@@ -18,6 +19,16 @@ indirect enum PickleValue {
     var string: String? { if case .string(let s) = self { s } else { nil } }
     var int: Int? { if case .int(let i) = self { i } else { nil } }
     var dict: PickleDict? { if case .dict(let d) = self { d } else { nil } }
+
+    /// Levels of containers in this value: 0 for a scalar.
+    var depth: Int {
+        switch self {
+        case .tuple(_, let depth): depth
+        case .list(let list): list.depth
+        case .dict(let dict): dict.depth
+        default: 0
+        }
+    }
 
     /// A number as a Double (ints and floats; a one-element tensor is not read here).
     var number: Double? {
@@ -49,11 +60,17 @@ indirect enum PickleValue {
 
 final class PickleList {
     var items: [PickleValue] = []
+    var depth = 1
+    /// Whether the list has been placed inside another container (after which it may not change).
+    var isNested = false
 }
 
 /// An insertion-ordered dict, as Python's dict and OrderedDict are.
 final class PickleDict {
     var entries: [(key: PickleValue, value: PickleValue)] = []
+    var depth = 1
+    /// Whether the dict has been placed inside another container (after which it may not change).
+    var isNested = false
 
     subscript(key: String) -> PickleValue? {
         entries.first { $0.key.string == key }?.value

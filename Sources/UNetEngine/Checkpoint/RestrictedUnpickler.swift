@@ -3,7 +3,15 @@
 /// Only the opcodes Python emits for plain data (protocols 2–5) and the globals in `TorchGlobal` are
 /// understood. Any other global (`os.system`, `builtins.eval`, ...) refuses the whole file before
 /// anything is built from it, so a malicious checkpoint cannot do more than fail to load.
+///
+/// What it builds is acyclic and at most `maximumDepth` containers deep: a list or dict cannot change
+/// once it is inside another container, nor go inside itself. torch.save never writes otherwise, and
+/// a cycle would never be freed while a deep nest (one byte per level) would overflow the stack when
+/// released, which happens level by level, recursively.
 struct RestrictedUnpickler {
+    /// Deepest nesting of containers accepted (torch.save writes about five).
+    static let maximumDepth = 100
+
     private let bytes: [UInt8]
     private var position = 0
     private var stack: [PickleValue] = []
@@ -50,15 +58,15 @@ struct RestrictedUnpickler {
             case 0x42: stack.append(.bytes(try read(try readLength(4))))                   // BINBYTES
             case 0x43: stack.append(.bytes(try read(Int(try readByte()))))                 // SHORT_BINBYTES
             case 0x8E: stack.append(.bytes(try read(try readLength(8))))                   // BINBYTES8
-            case 0x29: stack.append(.tuple([]))                                 // EMPTY_TUPLE
-            case 0x74: stack.append(.tuple(try popMark()))                      // TUPLE
-            case 0x85: stack.append(.tuple(try pop(1)))                         // TUPLE1
-            case 0x86: stack.append(.tuple(try pop(2)))                         // TUPLE2
-            case 0x87: stack.append(.tuple(try pop(3)))                         // TUPLE3
+            case 0x29: stack.append(.tuple([], depth: 1))                       // EMPTY_TUPLE
+            case 0x74: stack.append(try tuple(try popMark()))                   // TUPLE
+            case 0x85: stack.append(try tuple(try pop(1)))                      // TUPLE1
+            case 0x86: stack.append(try tuple(try pop(2)))                      // TUPLE2
+            case 0x87: stack.append(try tuple(try pop(3)))                      // TUPLE3
             case 0x5D: stack.append(.list(PickleList()))                        // EMPTY_LIST
-            case 0x6C: let list = PickleList(); list.items = try popMark(); stack.append(.list(list)) // LIST
-            case 0x61: let items = try pop(1); try append(items)                // APPEND (pop before reading the list)
-            case 0x65: let items = try popMark(); try append(items)             // APPENDS
+            case 0x6C: let list = PickleList(); try append(try popMark(), to: list); stack.append(.list(list)) // LIST
+            case 0x61: let items = try pop(1); try append(items, to: try topList()) // APPEND (pop before reading the list)
+            case 0x65: let items = try popMark(); try append(items, to: try topList()) // APPENDS
             case 0x7D: stack.append(.dict(PickleDict()))                        // EMPTY_DICT
             case 0x64: let dict = PickleDict(); try setItems(try popMark(), in: dict); stack.append(.dict(dict)) // DICT
             case 0x73: let items = try pop(2); try setItems(items, in: try topDict()) // SETITEM
@@ -106,7 +114,7 @@ struct RestrictedUnpickler {
     }
 
     private func call(_ callable: PickleValue, _ arguments: PickleValue) throws(CheckpointProblem) -> PickleValue {
-        guard case .global(let global) = callable, case .tuple(let args) = arguments else {
+        guard case .global(let global) = callable, case .tuple(let args, _) = arguments else {
             throw CheckpointProblem("pickle calls a \(callable.kindName) with \(arguments.kindName)")
         }
         switch global {
@@ -119,7 +127,7 @@ struct RestrictedUnpickler {
             return first
         case .rebuildTensorV2:
             guard args.count >= 4, case .storage(let storage) = args[0], let offset = args[1].int,
-                  case .tuple(let sizeValues) = args[2], case .tuple(let strideValues) = args[3] else {
+                  case .tuple(let sizeValues, _) = args[2], case .tuple(let strideValues, _) = args[3] else {
                 throw CheckpointProblem("_rebuild_tensor_v2 with unexpected arguments")
             }
             let shape = sizeValues.compactMap(\.int), strides = strideValues.compactMap(\.int)
@@ -135,7 +143,7 @@ struct RestrictedUnpickler {
 
     /// `('storage', storage_type, key, location, numel)` as torch.save writes persistent ids.
     private func persistentLoad(_ id: PickleValue) throws(CheckpointProblem) -> PickleValue {
-        guard case .tuple(let fields) = id, fields.count == 5, fields[0].string == "storage",
+        guard case .tuple(let fields, _) = id, fields.count == 5, fields[0].string == "storage",
               case .global(.storageType(let type)) = fields[1], let key = fields[2].string,
               let count = fields[4].int, count >= 0 else {
             throw CheckpointProblem("unrecognised persistent id in pickle (not a torch storage)")
@@ -176,14 +184,50 @@ struct RestrictedUnpickler {
         return dict
     }
 
-    private func append(_ items: [PickleValue]) throws(CheckpointProblem) {
+    private func topList() throws(CheckpointProblem) -> PickleList {
         guard case .list(let list) = try top() else { throw CheckpointProblem("pickle appends to a \(try top().kindName)") }
+        return list
+    }
+
+    private func tuple(_ items: [PickleValue]) throws(CheckpointProblem) -> PickleValue {
+        .tuple(items, depth: try nest(items, in: nil))
+    }
+
+    private func append(_ items: [PickleValue], to list: PickleList) throws(CheckpointProblem) {
+        guard !list.isNested else { throw CheckpointProblem(Self.changedAfterNesting) }
+        list.depth = max(list.depth, try nest(items, in: list))
         list.items.append(contentsOf: items)
     }
 
     private func setItems(_ flat: [PickleValue], in dict: PickleDict) throws(CheckpointProblem) {
         guard flat.count % 2 == 0 else { throw CheckpointProblem("pickle dict items come in an odd number") }
+        guard !dict.isNested else { throw CheckpointProblem(Self.changedAfterNesting) }
+        dict.depth = max(dict.depth, try nest(flat, in: dict))
         for i in stride(from: 0, to: flat.count, by: 2) { dict.entries.append((flat[i], flat[i + 1])) }
+    }
+
+    private static let changedAfterNesting = "pickle changes a list or dict after placing it inside another container (a reference cycle, which torch.save never writes)"
+
+    /// Marks the lists and dicts among `items` as placed inside `container` (nil: a new tuple) and returns
+    /// the container's depth with them, refusing a container inside itself and nesting past `maximumDepth`.
+    private func nest(_ items: [PickleValue], in container: AnyObject?) throws(CheckpointProblem) -> Int {
+        var depth = 1
+        for item in items {
+            switch item {
+            case .list(let list):
+                guard list !== container else { throw CheckpointProblem("pickle puts a list inside itself") }
+                list.isNested = true
+            case .dict(let dict):
+                guard dict !== container else { throw CheckpointProblem("pickle puts a dict inside itself") }
+                dict.isNested = true
+            default: break
+            }
+            depth = max(depth, item.depth + 1)
+        }
+        guard depth <= Self.maximumDepth else {
+            throw CheckpointProblem("pickle nests containers more than \(Self.maximumDepth) deep")
+        }
+        return depth
     }
 
     private func memoValue(_ index: Int) throws(CheckpointProblem) -> PickleValue {

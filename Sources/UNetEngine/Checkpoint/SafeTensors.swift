@@ -55,10 +55,13 @@ public enum SafeTensors {
             case "F64": type = .float64
             default: throw CheckpointProblem("tensor \(name): dtype \(dtype) is not supported (F32, F16, BF16, F64 are)")
             }
-            let count = Tensor.elementCount(of: shape)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == count * type.byteSize,
-                  dataStart + offsets[1] <= bytes.count else {
-                throw CheckpointProblem("tensor \(name): shape \(shape) of \(dtype) needs \(count * type.byteSize) bytes, its byte range \(offsets) does not hold them within the file (truncated?)")
+            guard let count = TorchCheckpoint.elementCount(ofUntrusted: shape) else {
+                throw CheckpointProblem("tensor \(name): shape \(shape) has a negative size or too many elements")
+            }
+            // Checked in this order, nothing below can overflow.
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= bytes.count - dataStart,
+                  count <= (offsets[1] - offsets[0]) / type.byteSize, offsets[1] - offsets[0] == count * type.byteSize else {
+                throw CheckpointProblem("tensor \(name): shape \(shape) of \(dtype) needs \(count) elements of \(type.byteSize) bytes, its byte range \(offsets) does not hold them within the file (truncated?)")
             }
             let scalars = bytes.withUnsafeBytes { raw in
                 let slice = UnsafeRawBufferPointer(rebasing: raw[(dataStart + offsets[0])..<(dataStart + offsets[1])])

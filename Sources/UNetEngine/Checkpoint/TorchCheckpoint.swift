@@ -1,6 +1,5 @@
 import Foundation
 import UNetCore
-import ZIPFoundation
 
 /// Reads a PyTorch checkpoint exactly as `torch.save` writes it: a zip holding `NAME/data.pkl`
 /// (a pickle that references tensor storages by key) and `NAME/data/KEY` (raw little-endian storage bytes).
@@ -15,16 +14,8 @@ enum TorchCheckpoint {
     }
 
     static func read(data: Data) throws(CheckpointProblem) -> Contents {
-        guard hasEndOfCentralDirectory(data) else {
-            throw CheckpointProblem("not a readable zip archive (truncated, or not written by torch.save ≥ 1.6): no end of central directory record")
-        }
-        let archive: Archive
-        do {
-            archive = try Archive(data: data, accessMode: .read)
-        } catch {
-            throw CheckpointProblem("not a readable zip archive (truncated, or not written by torch.save ≥ 1.6): \(error)")
-        }
-        guard let pickleEntry = archive.first(where: { entry in
+        let archive = try CheckpointZip(data: data)
+        guard let pickleEntry = archive.entries.first(where: { entry in
             let parts = entry.path.split(separator: "/")
             return parts.last == "data.pkl" && parts.count <= 2
         }) else {
@@ -32,10 +23,10 @@ enum TorchCheckpoint {
         }
         let prefix = pickleEntry.path.dropLast("data.pkl".count)
         if let byteOrderEntry = archive["\(prefix)byteorder"] {
-            let order = String(decoding: try bytes(of: byteOrderEntry, in: archive), as: UTF8.self)
+            let order = String(decoding: try archive.contents(of: byteOrderEntry), as: UTF8.self)
             guard order.hasPrefix("little") else { throw CheckpointProblem("checkpoint is \(order)-endian; only little-endian is supported") }
         }
-        let root = try RestrictedUnpickler.load(try bytes(of: pickleEntry, in: archive))
+        let root = try RestrictedUnpickler.load(try archive.contents(of: pickleEntry))
         let (stateDict, provenance) = try locateStateDict(in: root)
 
         var storages: [String: [UInt8]] = [:]
@@ -49,34 +40,11 @@ enum TorchCheckpoint {
                 guard let entry = archive["\(prefix)data/\(storageKey)"] else {
                     throw CheckpointProblem("tensor \(key): storage data/\(storageKey) is missing from the archive")
                 }
-                storages[storageKey] = try bytes(of: entry, in: archive)
+                storages[storageKey] = try archive.contents(of: entry)
             }
             tensors[key] = try materialize(reference, bytes: storages[storageKey]!, name: key)
         }
         return Contents(tensors: tensors, provenance: provenance)
-    }
-
-    /// Whether `data` ends with a zip end-of-central-directory record that ZIPFoundation will find.
-    ///
-    /// ZIPFoundation (0.9.20) searches for the record byte by byte through the whole file, and its in-memory
-    /// `Archive(data:)` leaks the archive's backing copy of the data when it finds none. The record lies in
-    /// the last 22 + 65,535 (comment) bytes: look there first, the way ZIPFoundation then does (the last
-    /// signature, whose comment must fit in the file), and never hand it a file without one.
-    static func hasEndOfCentralDirectory(_ data: Data) -> Bool {
-        let recordSize = 22
-        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
-            guard raw.count >= recordSize else { return false }
-            var start = raw.count - recordSize
-            let lowest = max(0, start - 0xFFFF)
-            while start >= lowest {
-                if raw[start] == 0x50, raw[start + 1] == 0x4B, raw[start + 2] == 0x05, raw[start + 3] == 0x06 {
-                    let commentLength = Int(raw[start + 20]) | Int(raw[start + 21]) << 8
-                    return commentLength <= raw.count - start - recordSize
-                }
-                start -= 1
-            }
-            return false
-        }
     }
 
     /// Finds the dict of tensors inside whatever the pickle's root is, and the training facts beside it.
@@ -103,10 +71,24 @@ enum TorchCheckpoint {
     private static func materialize(_ reference: TorchTensorReference, bytes: [UInt8], name: String) throws(CheckpointProblem) -> Tensor {
         let type = reference.storage.scalarType
         let available = bytes.count / type.byteSize
-        let count = Tensor.elementCount(of: reference.shape)
-        let extent = count == 0 ? 0 : reference.offset + 1 + zip(reference.shape, reference.strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
-        guard extent <= available else {
-            throw CheckpointProblem("tensor \(name): shape \(reference.shape) needs \(extent) \(type.rawValue) elements but its storage holds only \(available) (truncated tensor data)")
+        guard let count = elementCount(ofUntrusted: reference.shape) else {
+            throw CheckpointProblem("tensor \(name): shape \(reference.shape) has a negative size or too many elements")
+        }
+        if count == 0 { return Tensor(shape: reference.shape, scalars: []) }
+        // The last element the view reaches, offset + Σ (size - 1) × stride, nil when that overflows.
+        var last: Int? = reference.offset
+        for (size, stride) in zip(reference.shape, reference.strides) {
+            let (step, stepOverflow) = (size - 1).multipliedReportingOverflow(by: stride)
+            guard let sum = last, !stepOverflow else { last = nil; break }
+            let (next, sumOverflow) = sum.addingReportingOverflow(step)
+            last = sumOverflow ? nil : next
+        }
+        guard let last, last < available else {
+            throw CheckpointProblem("tensor \(name): shape \(reference.shape) needs \(last.map { String($0 + 1) } ?? "more than \(Int.max)") \(type.rawValue) elements but its storage holds only \(available) (truncated tensor data)")
+        }
+        // Only a broadcast view (a zero stride) has more elements than its storage; a state dict holds none.
+        guard count <= available else {
+            throw CheckpointProblem("tensor \(name): shape \(reference.shape) has \(count) elements but its storage holds only \(available) (a broadcast view, not a parameter)")
         }
         var scalars = [Float](repeating: 0, count: count)
         let contiguousStrides = reference.shape.indices.map { reference.shape[($0 + 1)...].reduce(1, *) }
@@ -132,6 +114,19 @@ enum TorchCheckpoint {
         return Tensor(shape: reference.shape, scalars: scalars)
     }
 
+    /// The element count of a shape read from a file (`Tensor.elementCount(of:)`, the product left to
+    /// right), or nil when a size is negative or the product overflows on the way.
+    static func elementCount(ofUntrusted shape: [Int]) -> Int? {
+        var count = 1
+        for size in shape {
+            guard size >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            if overflow { return nil }
+            count = product
+        }
+        return count
+    }
+
     /// One floating-point element of a storage, converted to Float (fp16, bf16 and fp64 included).
     static func decode(_ raw: UnsafeRawBufferPointer, element: Int, as type: TorchScalarType) -> Float {
         switch type {
@@ -141,16 +136,5 @@ enum TorchCheckpoint {
         case .bfloat16: Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: element * 2, as: UInt16.self).littleEndian) << 16)
         default: .nan
         }
-    }
-
-    private static func bytes(of entry: Entry, in archive: Archive) throws(CheckpointProblem) -> [UInt8] {
-        var data = [UInt8]()
-        data.reserveCapacity(Int(entry.uncompressedSize))
-        do {
-            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { chunk in data.append(contentsOf: chunk) }
-        } catch {
-            throw CheckpointProblem("cannot read \(entry.path) from the archive (truncated or corrupt): \(error)")
-        }
-        return data
     }
 }

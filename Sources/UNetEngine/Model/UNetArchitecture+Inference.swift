@@ -1,6 +1,9 @@
 import UNetCore
 
 extension UNetArchitecture {
+    /// Largest width, class count and input channel count a model file may declare.
+    public static let maximumChannels = 1 << 16
+
     /// Infers width, up mode, bias and classes from a state dict's keys and shapes, then checks every
     /// tensor against that architecture. Anything missing, extra or of the wrong shape is an error
     /// that names the key (and both shapes).
@@ -18,6 +21,10 @@ extension UNetArchitecture {
             classes: output.shape[0], convolutionBias: tensors["inc.double_conv.0.bias"] != nil)
         guard architecture.width > 0, architecture.classes > 0, architecture.inputChannels > 0 else {
             throw CheckpointProblem("degenerate U-Net: width \(architecture.width), \(architecture.classes) classes")
+        }
+        // Bounds the arithmetic on them below (16 × width, ...): a file's zero-element tensors can claim any size.
+        guard [architecture.width, architecture.classes, architecture.inputChannels].allSatisfy({ $0 <= maximumChannels }) else {
+            throw CheckpointProblem("implausible U-Net: width \(architecture.width), \(architecture.classes) classes, \(architecture.inputChannels) input channels (at most \(maximumChannels) each)")
         }
         try architecture.validate(tensors)
         return architecture

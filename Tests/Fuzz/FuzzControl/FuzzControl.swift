@@ -1,0 +1,75 @@
+// libFuzzer harness: the control API's request handling in process (scripts/fuzz.sh control).
+// Input: "METHOD TARGET\n" then the body, bytes as they come; the request goes through the same
+// router unetd serves (status, jobs with their query parameters, pause, resume, retry, metrics) over
+// a real job database and model. POST /v1/reload is answered only for bodies that do not decode
+// (its real work is loading an arbitrary model path, which the checkpoint harnesses cover).
+import ControlProtocol
+import DaemonKit
+import Dispatch
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOEmbedded
+import Prometheus
+
+let harness: (responder: RouterResponder<ControlContext>, logger: Logger, channel: EmbeddedChannel) = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-control-\(getpid())").path
+    let configuration = DaemonConfiguration(root: root)
+    try! Spool(configuration: configuration).prepareDirectories()
+    let io = BlockingPool(threads: 1), compute = BlockingPool(threads: 1)
+    var logger = Logger(label: "fuzz")
+    logger.logLevel = .critical
+    let registry = try! ModelRegistry(path: nil, threads: 1, io: io)
+    let store = try! JobStore(path: configuration.database)
+    _ = try! store.insert(Job(name: "a.tif", spoolPath: root + "/state/spool/a.tif", claimedFrom: root + "/inbox/a.tif", state: .failed))
+    let status = DaemonStatus(), notifier = SystemdNotifier()
+    let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
+                                   notifier: notifier, io: io, compute: compute, logger: logger)
+    let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
+                                                  notifier: notifier, prometheus: PrometheusCollectorRegistry(),
+                                                  processor: processor, io: io)
+    // One channel for every request: a request context only needs one to name, and an EmbeddedChannel
+    // per input would leak its pipeline cycle unless closed.
+    return (ControlServer.router(dependencies, logger: logger).buildResponder(), logger, EmbeddedChannel())
+}()
+
+/// Builds the router, database and thread pools once, before the first input, so that their
+/// lifetime allocations are not counted against any input.
+@_cdecl("LLVMFuzzerInitialize")
+public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>>>) -> CInt {
+    _ = harness.responder
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    let lineEnd = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+    let line = String(decoding: bytes[..<lineEnd], as: UTF8.self).split(separator: " ", maxSplits: 1)
+    guard line.count == 2, let method = HTTPRequest.Method(String(line[0])) else { return 0 }
+    let target = String(line[1])
+    let body = ByteBuffer(bytes: bytes[min(lineEnd + 1, bytes.endIndex)...])
+    if target.hasPrefix(ControlPath.reload), method == .post,
+       (try? ControlCoding.decoder().decode(ReloadRequest.self, from: Data(buffer: body))) != nil { return 0 }
+    let request = Request(head: HTTPRequest(method: method, scheme: "http", authority: "unetd", path: target),
+                          body: RequestBody(buffer: body))
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let context = ControlContext(source: ApplicationRequestContextSource(channel: harness.channel, logger: harness.logger))
+        if let response = try? await harness.responder.respond(to: request, context: context) {
+            // Read the whole body, as a client would.
+            _ = try? await response.body.write(CollectingWriter())
+        }
+        done.signal()
+    }
+    done.wait()
+    return 0
+}
+
+/// A response body writer that keeps the bytes (and drops them).
+struct CollectingWriter: ResponseBodyWriter {
+    var bytes = 0
+    mutating func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytes }
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
