@@ -1,4 +1,5 @@
 #include "ctiff_shim.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@ static int record_error(TIFF *tiff, void *user_data, const char *module, const c
     (void)tiff;
     unet_tiff_diagnostics *diagnostics = user_data;
     if (diagnostics->errors == 0) {
+        diagnostics->error_number = errno;
         char message[448];
         vsnprintf(message, sizeof message, format, arguments);
         snprintf(diagnostics->first_error, sizeof diagnostics->first_error, "%s%s%s",
@@ -52,6 +54,24 @@ int unet_tiff_read_region(TIFF *tiff, uint32_t x, uint32_t y, uint32_t width, ui
 
 int unet_tiff_get_uint32(TIFF *tiff, uint32_t tag, uint32_t *value) { return TIFFGetField(tiff, tag, value); }
 int unet_tiff_get_uint16(TIFF *tiff, uint32_t tag, uint16_t *value) { return TIFFGetField(tiff, tag, value); }
+int unet_tiff_get_float(TIFF *tiff, uint32_t tag, float *value) { return TIFFGetField(tiff, tag, value); }
+int unet_tiff_get_string(TIFF *tiff, uint32_t tag, const char **value) { return TIFFGetField(tiff, tag, value); }
+
+TIFF *unet_tiff_create(int fd, const char *name, int big, unet_tiff_diagnostics *diagnostics) {
+    memset(diagnostics, 0, sizeof *diagnostics);
+    TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+    if (!options) return NULL;
+    TIFFOpenOptionsSetErrorHandlerExtR(options, record_error, diagnostics);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, record_warning, diagnostics);
+    TIFF *tiff = TIFFFdOpenExt(fd, name, big ? "w8" : "w", options);
+    TIFFOpenOptionsFree(options);
+    return tiff;
+}
+
+int unet_tiff_set_uint32(TIFF *tiff, uint32_t tag, uint32_t value) { return TIFFSetField(tiff, tag, value); }
+int unet_tiff_set_uint16(TIFF *tiff, uint32_t tag, uint16_t value) { return TIFFSetField(tiff, tag, (int)value); }
+int unet_tiff_set_float(TIFF *tiff, uint32_t tag, float value) { return TIFFSetField(tiff, tag, (double)value); }
+int unet_tiff_set_string(TIFF *tiff, uint32_t tag, const char *value) { return TIFFSetField(tiff, tag, value); }
 
 int unet_tiff_is_deep_gray(TIFF *tiff) {
     uint16_t bits = 0, samples = 1, photometric = 0;

@@ -1,4 +1,5 @@
 import Foundation
+import Segmentation
 import TOMLKit
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maximumAttempts: Int = 3
     /// Reload when the model file at `model` changes.
     public var watchModel: Bool = true
+    /// Outputs, physical scale and object settings (`outputs`, `mpp`, `slide_mpp`, `require_mpp`,
+    /// `geojson_object_type`, `min_object_area`).
+    public var segmentation = SegmentationSettings()
 
     public init(root: String) {
         let base = URL(fileURLWithPath: root).standardizedFileURL.path
@@ -101,6 +105,26 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "watch_model":
                 guard let flag = value.bool else { throw Problem(message: "\(path): key 'watch_model' must be true or false") }
                 watchModel = flag
+            case "outputs":
+                guard let list = value.array?.compactMap({ $0.string }), list.count == value.array?.count else {
+                    throw Problem(message: "\(path): key 'outputs' must be an array of strings such as [\"mask\", \"geojson\"]")
+                }
+                do { segmentation.outputs = try OutputKind.parseList(list.joined(separator: ",")) } catch {
+                    throw Problem(message: "\(path): key 'outputs': \(error)")
+                }
+            case "mpp":
+                guard let mode = value.string.flatMap(MPPMode.init(rawValue:)) else { throw Problem(message: "\(path): key 'mpp' must be \"auto\" or \"off\"") }
+                segmentation.mpp = mode
+            case "slide_mpp": segmentation.slideMPP = try number(Limits.micronsPerPixel)
+            case "require_mpp":
+                guard let flag = value.bool else { throw Problem(message: "\(path): key 'require_mpp' must be true or false") }
+                segmentation.requireMPP = flag
+            case "geojson_object_type":
+                guard let type = value.string.flatMap(ObjectDescription.ObjectType.init(rawValue:)) else {
+                    throw Problem(message: "\(path): key 'geojson_object_type' must be \"detection\" or \"annotation\"")
+                }
+                segmentation.objectType = type
+            case "min_object_area": segmentation.minimumObjectArea = try integer(0...Int.max)
             default:
                 throw Problem(message: "\(path): unknown key '\(key)'")
             }
@@ -116,6 +140,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public static let quietPeriod = 0.0...3600
         public static let rescanInterval = 0.5...86400
         public static let maximumAttempts = 1...100
+        public static let micronsPerPixel = 0.001...1000.0
     }
 
     /// Checks every value, however it was set (file or flag); names the setting that is wrong.
@@ -131,9 +156,32 @@ public struct DaemonConfiguration: Sendable, Equatable {
         try check(maximumAttempts, Limits.maximumAttempts, "max_attempts")
         try check(maximumPixels, 1...Int.max, "max_pixels")
         if let threshold { try check(threshold, 0...1, "threshold") }
+        if let slideMPP = segmentation.slideMPP { try check(slideMPP, Limits.micronsPerPixel, "slide_mpp") }
+        try check(segmentation.minimumObjectArea, 0...Int.max, "min_object_area")
         guard overlap < tile / 2 else { throw Problem(message: "overlap \(overlap) must be less than half the tile \(tile)") }
         if let socketGroup, getgrnam(socketGroup) == nil {
             throw Problem(message: "'socket_group': group '\(socketGroup)' does not exist; create it (groupadd) or remove the key")
         }
+    }
+}
+
+/// The segmentation settings unetd passes through to every slide, as `unet segment`'s flags of the same names.
+public struct SegmentationSettings: Sendable, Equatable {
+    public var outputs: Set<OutputKind>?
+    public var mpp: MPPMode = .auto
+    public var slideMPP: Double?
+    public var requireMPP = false
+    public var objectType: ObjectDescription.ObjectType = .detection
+    public var minimumObjectArea = 0
+
+    public init() {}
+
+    func apply(to options: inout SegmentationOptions) {
+        options.outputs = outputs
+        options.mpp = mpp
+        options.slideMPP = slideMPP
+        options.requireMPP = requireMPP
+        options.objectType = objectType
+        options.minimumObjectArea = minimumObjectArea
     }
 }

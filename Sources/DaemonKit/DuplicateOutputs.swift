@@ -18,8 +18,13 @@ struct DuplicateOutputs {
         let earlierSummary = outbox + "/" + earlierStem + ".result.json"
         guard let data = FileManager.default.contents(atPath: earlierSummary),
               var summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        let images = [".mask.png", ".overlay.png", ".prob.png"].filter { access(outbox + "/" + earlierStem + $0, F_OK) == 0 }
-        guard images.contains(".mask.png"), images.contains(".overlay.png") else { return nil }
+        // Every file the earlier summary lists must still be there (a summary from before `outputs` was
+        // complete lists mask and overlay).
+        let listed = (summary["outputs"] as? [String: String] ?? [:]).filter { $0.key != "summary" }.values
+        let images = listed.map { URL(fileURLWithPath: $0).lastPathComponent }.filter { $0.hasPrefix(earlierStem) }
+            .map { String($0.dropFirst(earlierStem.utf8.count)) }
+        guard !images.isEmpty, images.count == listed.count,
+              images.allSatisfy({ access(outbox + "/" + earlierStem + $0, F_OK) == 0 }) else { return nil }
 
         var staged: [(temporary: String, final: String)] = []
         var published: [String] = []

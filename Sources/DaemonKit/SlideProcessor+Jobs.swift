@@ -77,6 +77,7 @@ extension SlideProcessor {
         var options = SegmentationOptions(tile: configuration.tile, overlap: configuration.overlap, threshold: configuration.threshold,
                                           threads: configuration.threads)
         options.limits.maximumPixels = configuration.maximumPixels
+        configuration.segmentation.apply(to: &options)
         let frozen = options, outbox = configuration.outbox, status = self.status
         let summary = try await compute.run { [self] in
             try model.segment(slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
@@ -179,7 +180,8 @@ extension SlideProcessor {
             "attempts": job.attempts, "model_sha256": job.modelSHA256 ?? NSNull(), "seconds": seconds,
             "outputs": job.outputName ?? NSNull(),
         ]
-        for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of"] {
+        for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of",
+                    "input_scale", "slide_mpp", "mpp_source", "objects", "warnings"] {
             if let value = summary[key] { fields[key] = value }
         }
         if let timings = summary["timings"] { fields["stages"] = timings }

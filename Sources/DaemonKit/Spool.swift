@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Segmentation
 import UNetCore
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ public struct Spool: Sendable {
     /// Files that travel with a slide `NAME.tif`: its ground truth.
     public static let companionSuffixes = [".json", ".truth.png"]
     /// What a slide's outputs are called in the outbox: `STEM` + each of these.
-    public static let outputSuffixes = [".mask.png", ".overlay.png", ".result.json", ".prob.png"]
+    public static let outputSuffixes = OutputKind.allSuffixes
     static let errorReportSuffix = ".error.json"
 
     public init(configuration: DaemonConfiguration) { self.configuration = configuration }

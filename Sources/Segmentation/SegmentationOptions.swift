@@ -19,11 +19,25 @@ public struct SegmentationOptions: Sendable {
     public var skipBackground: Bool
     public var limits: SlideLimits
     public var truth: GroundTruthOptions
+    /// Files to write; nil: `OutputKind.defaults` (plus the pyramid for large slides). `writeProbabilities` adds `prob`.
+    public var outputs: Set<OutputKind>?
+    /// Physical scale: `auto` resamples by slide MPP / model MPP when both are known; `off` ignores MPP.
+    public var mpp: MPPMode
+    /// The slide's µm per pixel, overriding what its file says (`--slide-mpp`).
+    public var slideMPP: Double?
+    /// Refuse a slide (under `auto`) when the slide's or the model's MPP is unknown, instead of warning.
+    public var requireMPP: Bool
+    /// QuPath object type of GeoJSON features.
+    public var objectType: ObjectDescription.ObjectType
+    /// Objects smaller than this many level-0 pixels are left out of the GeoJSON, the CSV and the count.
+    public var minimumObjectArea: Int
 
     public init(tile: Int = 512, overlap: Int = 32, threshold: Float? = nil, channelOrder: ChannelOrder? = nil,
                 inputScale: Double? = nil, writeProbabilities: Bool = false, threads: Int = 2,
                 overlayMaximumSide: Int = 8192, skipBackground: Bool = false, limits: SlideLimits = SlideLimits(),
-                truth: GroundTruthOptions = GroundTruthOptions()) {
+                truth: GroundTruthOptions = GroundTruthOptions(), outputs: Set<OutputKind>? = nil, mpp: MPPMode = .auto,
+                slideMPP: Double? = nil, requireMPP: Bool = false, objectType: ObjectDescription.ObjectType = .detection,
+                minimumObjectArea: Int = 0) {
         self.tile = tile
         self.overlap = overlap
         self.threshold = threshold
@@ -35,7 +49,18 @@ public struct SegmentationOptions: Sendable {
         self.skipBackground = skipBackground
         self.limits = limits
         self.truth = truth
+        self.outputs = outputs
+        self.mpp = mpp
+        self.slideMPP = slideMPP
+        self.requireMPP = requireMPP
+        self.objectType = objectType
+        self.minimumObjectArea = minimumObjectArea
     }
+}
+
+/// Whether physical scale decides the scale the network sees a slide at.
+public enum MPPMode: String, Sendable, CaseIterable, Codable {
+    case auto, off
 }
 
 /// Where ground truth comes from and how BreCaHAD points become a mask.

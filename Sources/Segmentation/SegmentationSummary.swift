@@ -56,20 +56,30 @@ public struct SegmentationSummary: Codable, Sendable {
     public var model: Model
     public var preprocessing: Preprocessing
     public var threshold: Float
+    /// The input scale actually used (explicit, from MPP, or the model's).
     public var inputScale: Double
+    /// The slide's µm per pixel and where it was read (`aperio`, `ome`, `tiff-resolution`, `flag`), and the model's.
+    @EncodedAsNull public var slideMPP: Double?
+    @EncodedAsNull public var mppSource: PhysicalScale.Source?
+    @EncodedAsNull public var modelMPP: Double?
+    /// Objects listed in the GeoJSON and the CSV (those of at least the minimum area).
+    public var objects: Int
+    /// What the run did differently from what was asked, in words (empty when nothing).
+    public var warnings: [String]
     public var positiveFraction: Double
     public var timings: Timings
     public var megapixelsPerSecond: Double
     public var outputs: [String: String]
-    public var overlayWidth: Int
-    public var overlayHeight: Int
+    public var overlayWidth: Int?
+    public var overlayHeight: Int?
     public var scores: Scores?
 
     enum CodingKeys: String, CodingKey {
         case slide, duplicateOf = "duplicate_of", width, height, page, pageCount = "page_count", networkWidth = "network_width"
         case networkHeight = "network_height", tileWidth = "tile_width", tileHeight = "tile_height", overlap
         case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, preprocessing, threshold
-        case inputScale = "input_scale", positiveFraction = "positive_fraction", timings
+        case inputScale = "input_scale", slideMPP = "slide_mpp", mppSource = "mpp_source", modelMPP = "model_mpp", objects, warnings
+        case positiveFraction = "positive_fraction", timings
         case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"
         case overlayHeight = "overlay_height", scores
     }

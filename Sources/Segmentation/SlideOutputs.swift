@@ -2,36 +2,48 @@ import Foundation
 import SlideIO
 import UNetCore
 
-/// The files one segmented slide produces — mask, overlay, optional probabilities — fed row by row,
-/// and the counts gathered on the way (positives; confusion against truth when there is some).
-/// Nothing is visible under its final name until `publish()`.
+/// The files one segmented slide produces (the kinds chosen in `OutputPaths`), fed row by row, and
+/// the counts gathered on the way (positives, objects; confusion against truth when there is some).
+/// Nothing is visible under its final name until `publish()`, and then all or nothing.
 final class SlideOutputs {
     let width: Int, height: Int
     let threshold: Float
-    private let mask: PNGRowWriter
+    private let mask: PNGRowWriter?
     private let probability: PNGRowWriter?
-    private let overlay: OverlayWriter
+    private let overlay: OverlayWriter?
+    private let pyramid: PyramidTIFFWriter?
+    private let objects: ObjectWriter
     private let truth: GroundTruth?
     private(set) var positivePixels = 0
     private(set) var confusion = ConfusionCounts()
     private var maskRow: [UInt8]
     private var probabilityRow: [UInt8]
     private var truthRow: [Bool]
+    private var published: [String] = []
 
-    init(paths: OutputPaths, width: Int, height: Int, threshold: Float, overlayMaximumSide: Int, truth: GroundTruth?) throws(SlideError) {
+    init(paths: OutputPaths, width: Int, height: Int, threshold: Float, overlayMaximumSide: Int, truth: GroundTruth?,
+         scale: PhysicalScale?, objects: ObjectDescription) throws(SlideError) {
         self.width = width
         self.height = height
         self.threshold = threshold
         self.truth = truth
-        mask = try PNGRowWriter(path: paths.mask, width: width, height: height, channels: 1)
-        probability = try paths.probabilities.map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
-        overlay = try OverlayWriter(path: paths.overlay, width: width, height: height, maximumSide: overlayMaximumSide)
+        mask = try paths[.mask].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
+        probability = try paths[.prob].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
+        overlay = try paths[.overlay].map { (path) throws(SlideError) in
+            try OverlayWriter(path: path, width: width, height: height, maximumSide: overlayMaximumSide)
+        }
+        pyramid = try paths[.pyramid].map { (path) throws(SlideError) in
+            try PyramidTIFFWriter(path: path, width: width, height: height,
+                                  micronsPerPixel: scale.map { ($0.micronsPerPixelX, $0.micronsPerPixelY) })
+        }
+        self.objects = try ObjectWriter(geojsonPath: paths[.geojson], tablePath: paths[.objects], description: objects, scale: scale)
         maskRow = [UInt8](repeating: 0, count: width)
         probabilityRow = maskRow
         truthRow = [Bool](repeating: false, count: width)
     }
 
-    var overlaySize: (width: Int, height: Int) { (overlay.outputWidth, overlay.outputHeight) }
+    var overlaySize: (width: Int, height: Int)? { overlay.map { ($0.outputWidth, $0.outputHeight) } }
+    var objectCount: Int { objects.count }
 
     /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows.
     func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: RGBImage) throws(SlideError) {
@@ -46,60 +58,75 @@ final class SlideOutputs {
                 truthRow.withUnsafeMutableBufferPointer { truth.fill(row: firstRow + row, into: $0) }
                 for x in 0..<width { confusion.add(predicted: maskRow[x] != 0, truth: truthRow[x]) }
             }
-            try maskRow.withUnsafeBufferPointer { (row) throws(SlideError) in try mask.write(row: row) }
+            try maskRow.withUnsafeBufferPointer { (row) throws(SlideError) in
+                try mask?.write(row: row)
+                try pyramid?.write(row: row)
+                try objects.add(mask: row, probabilities: values)
+            }
             if let probability {
                 for x in 0..<width { probabilityRow[x] = UInt8((min(max(values[x], 0), 1) * 255).rounded()) }
                 try probabilityRow.withUnsafeBufferPointer { (row) throws(SlideError) in try probability.write(row: row) }
             }
-            try pixels.pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
-                try overlay.add(pixels: UnsafeBufferPointer(rebasing: rgb[(row * width * 3)..<((row + 1) * width * 3)]), mask: maskRow)
+            if let overlay {
+                try pixels.pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
+                    try overlay.add(pixels: UnsafeBufferPointer(rebasing: rgb[(row * width * 3)..<((row + 1) * width * 3)]), mask: maskRow)
+                }
             }
         }
     }
 
-    /// Finishes every image (flushed and fsynced, still under temporary names).
+    /// Finishes every file (flushed and fsynced, still under temporary names).
     func finish() throws(SlideError) {
-        try mask.finish()
+        try mask?.finish()
         try probability?.finish()
-        try overlay.finish()
+        try overlay?.finish()
+        try pyramid?.finish()
+        try objects.finish()
     }
 
-    /// Renames every image into place; if one rename fails, those already renamed are removed again,
+    /// Renames every file into place; if one rename fails, those already renamed are removed again,
     /// so the slide has all its outputs or none.
     func publish() throws(SlideError) {
-        var published: [String] = []
         do throws(SlideError) {
-            try mask.publish(); published.append(mask.path)
-            try probability?.publish(); if let probability { published.append(probability.path) }
-            try overlay.publish(); published.append(overlay.path)
+            if let mask { try mask.publish(); published.append(mask.path) }
+            if let probability { try probability.publish(); published.append(probability.path) }
+            if let overlay { try overlay.publish(); published.append(overlay.path) }
+            if let pyramid { try pyramid.publish(); published.append(pyramid.path) }
+            try objects.publish(); published += objects.paths
         } catch {
-            published.forEach { unlink($0) }
+            unpublish()
             throw error
         }
     }
 
-    /// Removes published images (when the summary, written last, could not be).
+    /// Removes published files (when the summary, written last, could not be).
     func unpublish() {
-        for path in [mask.path, overlay.path] { unlink(path) }
-        if let probability { unlink(probability.path) }
+        published.forEach { unlink($0) }
+        published = []
     }
 }
 
-/// Output file names for a slide `NAME.tif` in `directory`.
+/// Output file names for a slide `NAME.tif` in `directory`: `NAME` + each chosen kind's suffix, and the summary.
 public struct OutputPaths: Sendable, Equatable {
-    public let mask: String
-    public let overlay: String
-    public let probabilities: String?
+    public let kinds: Set<OutputKind>
     public let summary: String
+    private let base: String
 
-    public init(slide: String, directory: String, probabilities: Bool, name: String? = nil) {
+    public init(slide: String, directory: String, kinds: Set<OutputKind>, name: String? = nil) {
         let name = name ?? URL(fileURLWithPath: slide).deletingPathExtension().lastPathComponent
-        let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-        mask = base + ".mask.png"
-        overlay = base + ".overlay.png"
-        self.probabilities = probabilities ? base + ".prob.png" : nil
-        summary = base + ".result.json"
+        base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        self.kinds = kinds
+        summary = base + OutputKind.summarySuffix
     }
 
-    public var all: [String] { [mask, overlay, summary] + (probabilities.map { [$0] } ?? []) }
+    /// The path of `kind`'s file, or nil when it is not written.
+    public subscript(kind: OutputKind) -> String? { kinds.contains(kind) ? base + kind.suffix : nil }
+
+    /// Every file written, the summary included.
+    public var all: [String] { kinds.sorted().map { base + $0.suffix } + [summary] }
+
+    /// Output kind → path, as `result.json` lists them (`summary` included).
+    public var byName: [String: String] {
+        Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, base + $0.suffix) } + [("summary", summary)])
+    }
 }

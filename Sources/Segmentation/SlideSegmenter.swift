@@ -49,19 +49,24 @@ public final class SlideSegmenter {
         var preprocessing = metadata.preprocessing
         if let order = options.channelOrder { preprocessing.channelOrder = order }
         let threshold = options.threshold ?? metadata.threshold
-        let scale = options.inputScale ?? metadata.inputScale
-        guard scale > 0, scale <= 4 else { throw SlideError(path: slidePath, reason: "input scale \(scale) is outside (0, 4]") }
+        let choice = try ScaleChoice(slidePath: slidePath, fileScale: slide.physicalScale, modelMPP: metadata.micronsPerPixel,
+                                     modelInputScale: metadata.inputScale, options: options)
+        let scale = choice.inputScale
         let networkWidth = max(1, Int((Double(slide.width) * scale).rounded()))
         let networkHeight = max(1, Int((Double(slide.height) * scale).rounded()))
         let grid = TileGrid(imageWidth: networkWidth, imageHeight: networkHeight, maximumTile: options.tile, overlap: options.overlap,
                             multiple: UNet.minimumInputSide)
 
-        let paths = OutputPaths(slide: slidePath, directory: outputDirectory, probabilities: options.writeProbabilities, name: outputName)
+        var kinds = OutputKind.resolve(options.outputs, width: slide.width, height: slide.height)
+        if options.writeProbabilities { kinds.insert(.prob) }
+        let paths = OutputPaths(slide: slidePath, directory: outputDirectory, kinds: kinds, name: outputName)
         let truth = try GroundTruth.locate(for: slidePath, width: slide.width, height: slide.height, options: options.truth)
         try Self.checkOutputsSpareInputs(paths, inputs: [slidePath] + (truth.map { [$0.path] } ?? []))
         let tissue = try options.skipBackground ? timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) } : nil
+        let objects = ObjectDescription(objectType: options.objectType, className: metadata.foregroundClassName,
+                                        minimumArea: options.minimumObjectArea)
         let outputs = try SlideOutputs(paths: paths, width: slide.width, height: slide.height, threshold: threshold,
-                                       overlayMaximumSide: options.overlayMaximumSide, truth: truth)
+                                       overlayMaximumSide: options.overlayMaximumSide, truth: truth, scale: choice.slide, objects: objects)
 
         let tileWidth = grid.tileWidth, tileHeight = grid.tileHeight, classes = model.metadata.architecture.classes
         var input = [Float](repeating: 0, count: 3 * tileWidth * tileHeight)
@@ -143,11 +148,11 @@ public final class SlideSegmenter {
             overlap: options.overlap, tilesRun: tilesRun, tilesSkipped: tilesSkipped,
             model: .init(path: model.path, sha256: model.sha256, architecture: model.metadata.architecture.description),
             preprocessing: preprocessing, threshold: threshold, inputScale: scale,
+            slideMPP: choice.slide?.micronsPerPixelX, mppSource: choice.slide?.source, modelMPP: choice.modelMPP,
+            objects: outputs.objectCount, warnings: choice.warnings,
             positiveFraction: Double(outputs.positivePixels) / pixels, timings: timings,
-            megapixelsPerSecond: pixels / 1e6 / timings.total,
-            outputs: ["mask": paths.mask, "overlay": paths.overlay, "summary": paths.summary].merging(
-                paths.probabilities.map { ["probabilities": $0] } ?? [:]) { a, _ in a },
-            overlayWidth: outputs.overlaySize.width, overlayHeight: outputs.overlaySize.height, scores: nil)
+            megapixelsPerSecond: pixels / 1e6 / timings.total, outputs: paths.byName,
+            overlayWidth: outputs.overlaySize?.width, overlayHeight: outputs.overlaySize?.height, scores: nil)
         if let truth {
             let counts = outputs.confusion
             summary.scores = .init(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,

@@ -1,5 +1,6 @@
 import CTIFF
 import Foundation
+import UNetCore
 
 /// A TIFF slide opened for region reads: striped or tiled, 8/16-bit, RGB/RGBA/gray/palette/YCbCr JPEG,
 /// separate planes, BigTIFF, any codec the system libtiff has. Multi-page and pyramidal files are read
@@ -12,6 +13,11 @@ public final class TIFFSlide {
     /// Index of the page (directory) being read, and how many the file has.
     public let page: Int
     public let pageCount: Int
+    /// µm per pixel as the file declares it (Aperio, OME-XML, or plausible resolution tags), else nil.
+    public let physicalScale: PhysicalScale?
+    /// Whether the page is marked reduced-resolution (NewSubfileType bit 0), and its tile size when tiled.
+    public let isReducedResolution: Bool
+    public let tileSize: (width: Int, height: Int)?
 
     private let handle: OpaquePointer
     private let diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>
@@ -19,7 +25,8 @@ public final class TIFFSlide {
     /// Deep (12/16-bit) grayscale pages are decoded by the shim, everything else by TIFFRGBAImage.
     private let deepGray: Bool
 
-    public init(path: String, limits: SlideLimits = SlideLimits()) throws(SlideError) {
+    /// Opens the largest full-resolution page, or `page` when given (pyramid levels, tests).
+    public init(path: String, limits: SlideLimits = SlideLimits(), page requestedPage: Int? = nil) throws(SlideError) {
         self.path = path
         try Self.checkMagic(path)
         let diagnostics = UnsafeMutablePointer<unet_tiff_diagnostics>.allocate(capacity: 1)
@@ -29,7 +36,14 @@ public final class TIFFSlide {
             throw SlideError(path: path, reason: "not a readable TIFF: \(reason)")
         }
         do {
-            (page, pageCount, width, height, deepGray) = try Self.selectPage(handle, diagnostics, path: path, limits: limits)
+            (page, pageCount, width, height, deepGray) = try Self.selectPage(handle, diagnostics, path: path, limits: limits, page: requestedPage)
+            var subfileType: UInt32 = 0, tileWidth: UInt32 = 0, tileHeight: UInt32 = 0
+            _ = unet_tiff_get_uint32(handle, UInt32(TIFFTAG_SUBFILETYPE), &subfileType)
+            isReducedResolution = subfileType & UInt32(FILETYPE_REDUCEDIMAGE) != 0
+            let tiled = unet_tiff_get_uint32(handle, UInt32(TIFFTAG_TILEWIDTH), &tileWidth) == 1
+                && unet_tiff_get_uint32(handle, UInt32(TIFFTAG_TILELENGTH), &tileHeight) == 1
+            tileSize = tiled ? (Int(tileWidth), Int(tileHeight)) : nil
+            physicalScale = Self.physicalScale(handle, page: page)
         } catch {
             TIFFClose(handle)
             diagnostics.deallocate()
@@ -41,8 +55,12 @@ public final class TIFFSlide {
 
     /// Picks the page to read, checks its size against the limits and that it can be decoded.
     private static func selectPage(_ handle: OpaquePointer, _ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>,
-                                   path: String, limits: SlideLimits) throws(SlideError) -> (Int, Int, Int, Int, Bool) {
-        let (page, count) = try largestFullResolutionPage(handle, path: path)
+                                   path: String, limits: SlideLimits, page requested: Int?) throws(SlideError) -> (Int, Int, Int, Int, Bool) {
+        var (page, count) = try largestFullResolutionPage(handle, path: path)
+        if let requested {
+            guard (0..<count).contains(requested) else { throw SlideError(path: path, reason: "no page \(requested) (the file has \(count))") }
+            page = requested
+        }
         guard TIFFSetDirectory(handle, tdir_t(page)) == 1 else {
             throw SlideError(path: path, reason: "cannot select page \(page): \(message(diagnostics, fallback: "unknown error"))")
         }
@@ -141,6 +159,26 @@ public final class TIFFSlide {
         }
         guard let best else { throw SlideError(path: path, reason: "no page with an image width and length") }
         return (best.page, count)
+    }
+
+    /// The selected page's declared scale; Aperio and OME keep their description on page 0, so that is
+    /// asked too. Leaves the selected page current.
+    private static func physicalScale(_ handle: OpaquePointer, page: Int) -> PhysicalScale? {
+        defer { TIFFSetDirectory(handle, tdir_t(page)) }
+        for candidate in page == 0 ? [0] : [page, 0] {
+            guard TIFFSetDirectory(handle, tdir_t(candidate)) == 1 else { continue }
+            var text: UnsafePointer<CChar>?
+            let description = unet_tiff_get_string(handle, UInt32(TIFFTAG_IMAGEDESCRIPTION), &text) == 1 ? text.map { String(cString: $0) } : nil
+            var x: Float = 0, y: Float = 0, unit: UInt16 = 0
+            let hasX = unet_tiff_get_float(handle, UInt32(TIFFTAG_XRESOLUTION), &x) == 1
+            let hasY = unet_tiff_get_float(handle, UInt32(TIFFTAG_YRESOLUTION), &y) == 1
+            let hasUnit = unet_tiff_get_uint16(handle, UInt32(TIFFTAG_RESOLUTIONUNIT), &unit) == 1
+            if let scale = PhysicalScale.read(description: description, xResolution: hasX ? Double(x) : nil, yResolution: hasY ? Double(y) : nil,
+                                              resolutionUnit: hasUnit ? Int(unit) : 2) {
+                return scale
+            }
+        }
+        return nil
     }
 
     private static func message(_ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>, fallback: String) -> String {

@@ -16,6 +16,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Per-channel standard deviation, network order.") var std: FloatList?
     @Option(help: "Foreground probability threshold.") var threshold: Float?
     @Option(help: "Scale at which the network sees slides (e.g. 0.38 for 1360-pixel fields squashed to 512).") var inputScale: Double?
+    @Option(help: "µm per pixel of the images the model was trained on (sets the scale slides are resampled to).") var mpp: Double?
+    @Option(help: "Name of the foreground class (GeoJSON classification), e.g. Nucleus.") var className: String?
     @Option(help: "Free-text note stored in the provenance (training data, caveats).") var note: String?
 
     func run() throws {
@@ -27,6 +29,8 @@ struct ConvertCommand: ParsableCommand {
             if let std { metadata.preprocessing.std = std.values }
             if let threshold { metadata.threshold = threshold }
             if let inputScale { metadata.inputScale = inputScale }
+            if let mpp { metadata.micronsPerPixel = mpp }
+            if let className { metadata.className = className }
             if let note { metadata.provenance.note = note }
             try metadata.validate()
             guard URL(fileURLWithPath: input).standardized != URL(fileURLWithPath: output).standardized else {

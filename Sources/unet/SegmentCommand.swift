@@ -9,8 +9,16 @@ import UNetEngine
 struct SegmentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "segment",
-        abstract: "Segment slides: NAME.mask.png, NAME.overlay.png, NAME.result.json (and NAME.prob.png).",
-        discussion: "Ground truth beside a slide (NAME.json in BreCaHAD format, or NAME.truth.png) adds accuracy, Dice and IoU to the summary. Exits 0 only when every slide succeeded.")
+        abstract: "Segment slides: mask, overlay, QuPath GeoJSON, object table, pyramidal mask TIFF and NAME.result.json.",
+        discussion: """
+            Outputs (--outputs): mask (NAME.mask.png, sides up to 30,000 px; beyond, the pyramid), overlay (NAME.overlay.png), \
+            prob (NAME.prob.png), geojson (NAME.geojson), objects (NAME.objects.csv), pyramid (NAME.mask.tif). \
+            Default: mask,overlay,geojson,objects, plus pyramid when a side exceeds 10,000 px.
+            Physical scale: with --mpp auto the slide is resampled by slide MPP / model MPP when both are known \
+            (the slide's from its Aperio or OME description or resolution tags, or --slide-mpp).
+            Ground truth beside a slide (NAME.json in BreCaHAD format, or NAME.truth.png) adds accuracy, Dice and IoU \
+            to the summary. Exits 0 only when every slide succeeded.
+            """)
 
     @Option(help: "Model file (.pth or .safetensors); default: the embedded default model.") var model: String?
     @Option(help: "Output directory.") var out = "."
@@ -19,7 +27,13 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Foreground probability threshold (default: the model's).") var threshold: Float?
     @Option(help: "Channel order the network expects (rgb|bgr; default: the model's).") var channelOrder: ChannelOrder?
     @Option(help: "Scale at which the network sees the slide (default: the model's, usually 1).") var inputScale: Double?
-    @Flag(help: "Also write NAME.prob.png (round(255·p)).") var probabilities = false
+    @Flag(help: "Also write NAME.prob.png (round(255·p)); the same as adding prob to --outputs.") var probabilities = false
+    @Option(help: "Outputs, comma-separated: mask,overlay,prob,geojson,objects,pyramid.") var outputs: String?
+    @Option(help: "auto: resample by slide MPP / model MPP when both are known; off: ignore MPP.") var mpp: MPPMode = .auto
+    @Option(help: "The slide's µm per pixel, overriding its file.") var slideMpp: Double?
+    @Flag(help: "Refuse a slide when its MPP or the model's is unknown (under --mpp auto).") var requireMpp = false
+    @Option(help: "GeoJSON object type: detection|annotation.") var geojsonObjectType: ObjectDescription.ObjectType = .detection
+    @Option(help: "Leave objects smaller than this many pixels out of the GeoJSON and CSV.") var minObjectArea = 0
     @Flag(help: "Skip tiles without tissue (Otsu on saturation).") var skipBackground = false
     @Option(help: "Threads.") var threads = 2
     @Option(help: "Ground truth file (BreCaHAD .json or mask .png) for a single slide.") var truth: String?
@@ -33,6 +47,9 @@ struct SegmentCommand: ParsableCommand {
         guard tile >= 16, overlap >= 0, overlap < tile / 2 else { throw ValidationError("--tile must be ≥ 16 and --overlap in [0, tile/2)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard truth == nil || slides.count == 1 else { throw ValidationError("--truth applies to a single slide") }
+        if let outputs { do { _ = try OutputKind.parseList(outputs) } catch { throw ValidationError("--outputs: \(error)") } }
+        guard slideMpp.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--slide-mpp must be a positive number of µm per pixel") }
+        guard minObjectArea >= 0 else { throw ValidationError("--min-object-area must be 0 or more") }
     }
 
     func run() throws {
@@ -44,6 +61,12 @@ struct SegmentCommand: ParsableCommand {
                                               inputScale: inputScale, writeProbabilities: probabilities, threads: threads,
                                               overlayMaximumSide: overlayMaxSide, skipBackground: skipBackground,
                                               limits: SlideLimits(maximumPixels: maxPixels))
+            options.outputs = try outputs.map { try OutputKind.parseList($0) }
+            options.mpp = mpp
+            options.slideMPP = slideMpp
+            options.requireMPP = requireMpp
+            options.objectType = geojsonObjectType
+            options.minimumObjectArea = minObjectArea
             options.truth = GroundTruthOptions(path: truth, classes: truthClasses.split(separator: ",").map(String.init), radius: truthRadius)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             for slide in slides {
@@ -54,8 +77,11 @@ struct SegmentCommand: ParsableCommand {
                     var line = String(format: "%@: %d×%d, %d tiles (%d skipped), %.1f%% positive, %.2f MP/s",
                                       slide, summary.width, summary.height, summary.tilesRun + summary.tilesSkipped,
                                       summary.tilesSkipped, summary.positiveFraction * 100, summary.megapixelsPerSecond)
+                    if summary.objects > 0 { line += ", \(summary.objects) objects" }
                     if let scores = summary.scores { line += String(format: ", Dice %.4f, IoU %.4f, accuracy %.4f", scores.dice, scores.iou, scores.accuracy) }
                     print(line)
+                    var stderr = StandardError()
+                    for warning in summary.warnings { print("warning: \(slide): \(warning)", to: &stderr) }
                 } catch {
                     bar.clear()
                     failures += 1
@@ -67,3 +93,6 @@ struct SegmentCommand: ParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 }
+
+extension MPPMode: ExpressibleByArgument {}
+extension ObjectDescription.ObjectType: ExpressibleByArgument {}

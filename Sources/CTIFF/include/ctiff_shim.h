@@ -11,6 +11,8 @@ typedef struct {
     char first_error[512];
     int errors;
     int warnings;
+    /// errno when the first error was reported (ENOSPC, EIO... while writing), else 0.
+    int error_number;
 } unet_tiff_diagnostics;
 
 /// Opens `path` read-only with libtiff's single-allocation cap; errors and warnings go to `diagnostics`
@@ -20,6 +22,18 @@ TIFF *unet_tiff_open(const char *path, int64_t max_single_allocation, unet_tiff_
 /// TIFFGetField for one scalar tag (TIFFGetField itself is variadic, which Swift cannot call).
 int unet_tiff_get_uint32(TIFF *tiff, uint32_t tag, uint32_t *value);
 int unet_tiff_get_uint16(TIFF *tiff, uint32_t tag, uint16_t *value);
+int unet_tiff_get_float(TIFF *tiff, uint32_t tag, float *value);
+/// ASCII tags (ImageDescription): `*value` points into libtiff's directory, valid until it changes.
+int unet_tiff_get_string(TIFF *tiff, uint32_t tag, const char **value);
+
+/// Starts a TIFF on the open descriptor `fd` for writing (`big`: BigTIFF); errors go to `diagnostics`.
+/// `name` is only used in libtiff's messages. TIFFClose closes `fd`.
+TIFF *unet_tiff_create(int fd, const char *name, int big, unet_tiff_diagnostics *diagnostics);
+/// TIFFSetField for one value of each type the writers use.
+int unet_tiff_set_uint32(TIFF *tiff, uint32_t tag, uint32_t value);
+int unet_tiff_set_uint16(TIFF *tiff, uint32_t tag, uint16_t value);
+int unet_tiff_set_float(TIFF *tiff, uint32_t tag, float value);
+int unet_tiff_set_string(TIFF *tiff, uint32_t tag, const char *value);
 
 /// Whether the current directory can be decoded to RGBA; on failure `reason` (1024 bytes) says why.
 int unet_tiff_rgba_ok(TIFF *tiff, char *reason);

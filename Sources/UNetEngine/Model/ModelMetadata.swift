@@ -9,19 +9,30 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var threshold: Float
     /// Scale at which the network sees the slide (the reference project trained at about 0.38×).
     public var inputScale: Double
+    /// µm per pixel of the images the model was trained on; with the slide's own MPP it sets the
+    /// scale the network sees a slide at. nil: not declared.
+    public var micronsPerPixel: Double?
+    /// What the foreground class is (GeoJSON classification, e.g. "Nucleus"); nil: "Foreground".
+    public var className: String?
     public var provenance: Provenance
 
     public init(architecture: UNetArchitecture, preprocessing: Preprocessing = Preprocessing(),
-                threshold: Float = 0.5, inputScale: Double = 1, provenance: Provenance = Provenance()) {
+                threshold: Float = 0.5, inputScale: Double = 1, micronsPerPixel: Double? = nil, className: String? = nil,
+                provenance: Provenance = Provenance()) {
         self.architecture = architecture
         self.preprocessing = preprocessing
         self.threshold = threshold
         self.inputScale = inputScale
+        self.micronsPerPixel = micronsPerPixel
+        self.className = className
         self.provenance = provenance
     }
 
+    /// The class name objects are labelled with.
+    public var foregroundClassName: String { className ?? "Foreground" }
+
     enum CodingKeys: String, CodingKey {
-        case architecture, preprocessing, threshold, inputScale = "input_scale", provenance
+        case architecture, preprocessing, threshold, inputScale = "input_scale", micronsPerPixel = "mpp", className = "class_name", provenance
     }
 }
 
@@ -65,6 +76,10 @@ extension ModelMetadata {
         }
         guard threshold >= 0 && threshold <= 1 else { throw CheckpointProblem("threshold \(threshold) is outside [0, 1]") }
         guard inputScale > 0 && inputScale <= 4 else { throw CheckpointProblem("input scale \(inputScale) is outside (0, 4]") }
+        if let micronsPerPixel, !(micronsPerPixel > 0 && micronsPerPixel.isFinite) {
+            throw CheckpointProblem("mpp \(micronsPerPixel) must be a positive number of µm per pixel")
+        }
+        if let className, className.isEmpty || className.count > 200 { throw CheckpointProblem("class name must have 1 to 200 characters") }
         guard preprocessing.scale > 0 && preprocessing.scale.isFinite else { throw CheckpointProblem("preprocessing scale must be positive") }
     }
 }

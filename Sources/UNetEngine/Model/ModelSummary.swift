@@ -29,6 +29,8 @@ public struct ModelSummary: Codable, Sendable {
                 + (p.mean.map { ", mean \($0)" } ?? "") + (p.std.map { ", std \($0)" } ?? ""),
             "threshold:      \(metadata.threshold)",
             "input scale:    \(metadata.inputScale)",
+            "mpp:            " + (metadata.micronsPerPixel.map { "\($0) µm/px" } ?? "not declared"),
+            "class:          \(metadata.foregroundClassName)",
         ]
         let source = metadata.provenance
         if let file = source.sourceFile { lines.append("source:         \(file) (sha256 \(source.sourceSHA256 ?? "?"))") }

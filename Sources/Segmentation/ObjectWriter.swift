@@ -1,0 +1,108 @@
+import Foundation
+import SlideIO
+import UNetCore
+
+/// What a feature says about the objects' class and the objects themselves (QuPath's GeoJSON properties).
+public struct ObjectDescription: Sendable, Equatable {
+    /// QuPath `objectType`: detections are light-weight and many; annotations can be edited.
+    public enum ObjectType: String, Sendable, CaseIterable { case detection, annotation }
+
+    public var objectType: ObjectType
+    public var className: String
+    public var color: (red: UInt8, green: UInt8, blue: UInt8)
+    /// Objects with fewer level-0 pixels are left out of every list of objects.
+    public var minimumArea: Int
+
+    public init(objectType: ObjectType = .detection, className: String = "Foreground",
+                color: (red: UInt8, green: UInt8, blue: UInt8) = (0, 200, 0), minimumArea: Int = 0) {
+        self.objectType = objectType
+        self.className = className
+        self.color = color
+        self.minimumArea = minimumArea
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.objectType == b.objectType && a.className == b.className && a.minimumArea == b.minimumArea
+            && a.color.red == b.color.red && a.color.green == b.color.green && a.color.blue == b.color.blue
+    }
+}
+
+/// `NAME.geojson` and `NAME.objects.csv`, written as objects complete (band by band, never the
+/// whole mask): one GeoJSON feature and one CSV row per connected foreground region, in the same order,
+/// sharing a UUID.
+final class ObjectWriter {
+    static let csvHeader = "id,centroid_x,centroid_y,area_px,area_um2,perimeter_um,mean_probability,bbox_x,bbox_y,bbox_width,bbox_height\n"
+
+    private let geojson: TextFileWriter?
+    private let table: TextFileWriter?
+    private let description: ObjectDescription
+    private let scale: PhysicalScale?
+    private var tracer = ObjectTracer()
+    private let featurePrefix: String
+    private(set) var count = 0
+
+    init(geojsonPath: String?, tablePath: String?, description: ObjectDescription, scale: PhysicalScale?) throws(SlideError) {
+        geojson = try geojsonPath.map { (path) throws(SlideError) in try TextFileWriter(path: path) }
+        table = try tablePath.map { (path) throws(SlideError) in try TextFileWriter(path: path) }
+        self.description = description
+        self.scale = scale
+        let name = String(decoding: (try? JSONEncoder().encode(description.className)) ?? Data("\"Foreground\"".utf8), as: UTF8.self)
+        let c = description.color
+        featurePrefix = "\"properties\":{\"objectType\":\"\(description.objectType.rawValue)\",\"classification\":{\"name\":\(name),"
+            + "\"color\":[\(c.red),\(c.green),\(c.blue)]},\"measurements\":{"
+        try geojson?.write("{\"type\":\"FeatureCollection\",\"features\":[")
+        try table?.write(Self.csvHeader)
+    }
+
+    var paths: [String] { [geojson?.path, table?.path].compactMap { $0 } }
+
+    func add(mask: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
+        try tracer.add(mask: mask, probabilities: probabilities, emit: write)
+    }
+
+    func finish() throws(SlideError) {
+        try tracer.finish(emit: write)
+        try geojson?.write("\n]}\n")
+        try geojson?.finish()
+        try table?.finish()
+    }
+
+    func publish() throws(SlideError) {
+        try geojson?.publish()
+        try table?.publish()
+    }
+
+    private func write(_ object: TracedObject) throws(SlideError) {
+        guard object.area >= description.minimumArea else { return }
+        let id = UUID().uuidString.lowercased()
+        let areaMicrons = scale.map { Double(object.area) * $0.micronsPerPixelX * $0.micronsPerPixelY }
+        // Perimeter in µm assumes square pixels; where they are not, the mean side is used.
+        let perimeterMicrons = scale.map { object.perimeter * ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2 }
+        if let geojson {
+            var text = count == 0 ? "\n" : ",\n"
+            text += "{\"type\":\"Feature\",\"id\":\"\(id)\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":["
+            text += object.rings.map { ring in "[" + ring.map { "[\(Self.number($0.x)),\(Self.number($0.y))]" }.joined(separator: ",") + "]" }
+                .joined(separator: ",")
+            text += "]}," + featurePrefix + "\"Area px\":\(object.area)"
+            if let areaMicrons, let perimeterMicrons {
+                text += ",\"Area µm^2\":\(Self.number(areaMicrons)),\"Perimeter µm\":\(Self.number(perimeterMicrons))"
+            }
+            text += ",\"Mean probability\":\(Self.number(object.meanProbability))}}}"
+            try geojson.write(text)
+        }
+        if let table {
+            let box = object.boundingBox
+            let row = [id, Self.number(object.centroidX), Self.number(object.centroidY), "\(object.area)",
+                       areaMicrons.map(Self.number) ?? "", perimeterMicrons.map(Self.number) ?? "",
+                       Self.number(object.meanProbability), "\(box.x)", "\(box.y)", "\(box.width)", "\(box.height)"]
+            try table.write(row.joined(separator: ",") + "\n")
+        }
+        count += 1
+    }
+
+    /// Integers without a fraction, others in the shortest form that reads back exactly (valid JSON and CSV).
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+        return String(value)
+    }
+}
