@@ -2,8 +2,8 @@
 ///
 /// Every vertex has as many edges leaving as arriving. Where two foreground pixels touch only at a
 /// corner (a saddle, two edges each way), the ring turns right, around its own pixel, so 4-connected
-/// regions stay apart; and the corner is cut by `saddleCut` on both passes, so that no ring touches
-/// itself or another. Cuts stay within a quarter pixel of a pixel corner and never reach a pixel centre,
+/// regions stay apart; and the corner is cut by `saddleCut` on both passes, so that no ring of the region
+/// touches itself or another of its rings (distinct regions may still meet at a corner). Cuts stay within a quarter pixel of a pixel corner and never reach a pixel centre,
 /// so the rings still rasterise to exactly the mask. Straight runs of edges become one segment; no
 /// other vertex is dropped, so the outline stays within the 1-pixel tolerance with none to spare.
 enum ObjectOutline {

@@ -67,17 +67,22 @@ final class ObjectWriter {
         try table?.finish()
     }
 
+    /// Renames both files into place, or neither.
     func publish() throws(SlideError) {
         try geojson?.publish()
-        try table?.publish()
+        do throws(SlideError) { try table?.publish() } catch {
+            if let geojson { unlink(geojson.path) }
+            throw error
+        }
     }
 
     private func write(_ object: TracedObject) throws(SlideError) {
         guard object.area >= description.minimumArea else { return }
         let id = UUID().uuidString.lowercased()
-        let areaMicrons = scale.map { Double(object.area) * $0.micronsPerPixelX * $0.micronsPerPixelY }
+        let areaMicrons = scale.map { Self.rounded(Double(object.area) * $0.micronsPerPixelX * $0.micronsPerPixelY) }
         // Perimeter in µm assumes square pixels; where they are not, the mean side is used.
-        let perimeterMicrons = scale.map { object.perimeter * ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2 }
+        let perimeterMicrons = scale.map { Self.rounded(object.perimeter * ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2) }
+        let meanProbability = Self.rounded(object.meanProbability)
         if let geojson {
             var text = count == 0 ? "\n" : ",\n"
             text += "{\"type\":\"Feature\",\"id\":\"\(id)\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":["
@@ -87,18 +92,21 @@ final class ObjectWriter {
             if let areaMicrons, let perimeterMicrons {
                 text += ",\"Area µm^2\":\(Self.number(areaMicrons)),\"Perimeter µm\":\(Self.number(perimeterMicrons))"
             }
-            text += ",\"Mean probability\":\(Self.number(object.meanProbability))}}}"
+            text += ",\"Mean probability\":\(Self.number(meanProbability))}}}"
             try geojson.write(text)
         }
         if let table {
             let box = object.boundingBox
             let row = [id, Self.number(object.centroidX), Self.number(object.centroidY), "\(object.area)",
                        areaMicrons.map(Self.number) ?? "", perimeterMicrons.map(Self.number) ?? "",
-                       Self.number(object.meanProbability), "\(box.x)", "\(box.y)", "\(box.width)", "\(box.height)"]
+                       Self.number(meanProbability), "\(box.x)", "\(box.y)", "\(box.width)", "\(box.height)"]
             try table.write(row.joined(separator: ",") + "\n")
         }
         count += 1
     }
+
+    /// Measurements to 4 decimals (µm², µm, probability): what a person reads; coordinates stay exact.
+    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 
     /// Integers without a fraction, others in the shortest form that reads back exactly (valid JSON and CSV).
     static func number(_ value: Double) -> String {

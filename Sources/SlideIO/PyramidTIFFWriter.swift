@@ -29,8 +29,9 @@ public final class PyramidTIFFWriter {
     /// - Parameters:
     ///   - micronsPerPixel: level 0's scale, written as X/YResolution in pixels per centimetre; nil writes none.
     ///   - tileSide: tile width and height, a multiple of 16 up to 1,024.
+    ///   - description: level 0's ImageDescription (what produced it; tests write Aperio and OME headers).
     public init(path: String, width: Int, height: Int, micronsPerPixel: (x: Double, y: Double)? = nil,
-                tileSide: Int = 256, smallestSide: Int = 1024) throws(SlideError) {
+                tileSide: Int = 256, smallestSide: Int = 1024, description: String? = nil) throws(SlideError) {
         precondition(width > 0 && height > 0 && tileSide % 16 == 0 && (16...1024).contains(tileSide))
         self.path = path
         self.width = width
@@ -49,7 +50,7 @@ public final class PyramidTIFFWriter {
             let file = index == 0 ? temporaryPath : AtomicFile.temporaryPath(for: path + ".level\(index)")
             let scale = micronsPerPixel.map { ($0.x * Double(width) / Double(size.width), $0.y * Double(height) / Double(size.height)) }
             levels.append(try Level(file: file, outputPath: path, width: size.width, height: size.height, tileSide: tileSide,
-                                    reduced: index > 0, micronsPerPixel: scale, big: big))
+                                    reduced: index > 0, micronsPerPixel: scale, big: big, description: index == 0 ? description : nil))
         }
     }
 
@@ -119,7 +120,7 @@ extension PyramidTIFFWriter {
         private var halfRow: [UInt8]?
 
         init(file: String, outputPath: String, width: Int, height: Int, tileSide: Int, reduced: Bool,
-             micronsPerPixel: (Double, Double)?, big: Bool) throws(SlideError) {
+             micronsPerPixel: (Double, Double)?, big: Bool, description: String?) throws(SlideError) {
             self.file = file
             self.outputPath = outputPath
             self.width = width
@@ -139,6 +140,7 @@ extension PyramidTIFFWriter {
             }
             self.tiff = tiff
             try describe(tiff, reduced: reduced, micronsPerPixel: micronsPerPixel)
+            if let description, unet_tiff_set_string(tiff, UInt32(TIFFTAG_IMAGEDESCRIPTION), description) != 1 { throw failure("setting the description") }
         }
 
         deinit {

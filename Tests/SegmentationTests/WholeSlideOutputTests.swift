@@ -1,0 +1,161 @@
+import Foundation
+import TestSupport
+import Testing
+import SlideIO
+import UNetCore
+import UNetEngine
+@testable import Segmentation
+
+/// GeoJSON, object table, pyramid and physical scale, end to end through `SlideSegmenter`.
+@Suite struct WholeSlideOutputTests {
+    static let slide = Fixtures.path("slides/histo_he.tif")  // 500×300
+
+    func segmenter(mpp: Double? = nil, className: String? = nil) throws -> SlideSegmenter {
+        var model = try ModelFile.load(path: Fixtures.engine("ref_bilinear_c1_bias.pth"))
+        if mpp != nil || className != nil {
+            var metadata = model.metadata
+            metadata.micronsPerPixel = mpp
+            metadata.className = className
+            let path = try Fixtures.temporaryDirectory().path + "/model.safetensors"
+            try AtomicFile.write(model.safetensorsImage(metadata: metadata), to: path)
+            model = try ModelFile.load(path: path)
+        }
+        return try SlideSegmenter(model: model, threads: 2)
+    }
+
+    struct Feature {
+        var id: String
+        var rings: [[(Double, Double)]]
+        var properties: [String: Any]
+        var measurements: [String: Double]
+    }
+
+    static func features(_ path: String) throws -> [Feature] {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        #expect(json["type"] as? String == "FeatureCollection")
+        return try #require(json["features"] as? [[String: Any]]).map { feature in
+            let geometry = feature["geometry"] as! [String: Any]
+            #expect(feature["type"] as? String == "Feature" && geometry["type"] as? String == "Polygon")
+            let rings = (geometry["coordinates"] as! [[[Double]]]).map { $0.map { ($0[0], $0[1]) } }
+            let properties = feature["properties"] as! [String: Any]
+            return Feature(id: feature["id"] as! String, rings: rings, properties: properties,
+                           measurements: properties["measurements"] as! [String: Double])
+        }
+    }
+
+    static func mask(_ path: String) throws -> [[Bool]] {
+        let image = try PNGImage.readGray(path)
+        return (0..<image.height).map { y in (0..<image.width).map { image.pixels[y * image.width + $0] != 0 } }
+    }
+
+    @Test(arguments: [1.0, 0.5])
+    func geojsonRasterisesToTheMaskAndTheTableMatchesIt(inputScale: Double) throws {
+        let out = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // Small tiles: objects cross tile borders and band borders.
+        let summary = try segmenter(className: "Nucleus").segment(
+            slidePath: Self.slide, outputDirectory: out,
+            options: SegmentationOptions(tile: 64, overlap: 8, inputScale: inputScale, slideMPP: 0.5))
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
+                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
+        let features = try Self.features(out + "/histo_he.geojson")
+        let mask = try Self.mask(out + "/histo_he.mask.png")
+        #expect(features.count == summary.objects && summary.objects > 3)
+        #expect(ObjectTracerTests.rasterise(rings: features.flatMap(\.rings), width: 500, height: 300) == mask)
+        #expect(ObjectTracerTests.componentCount(mask) == features.count)
+
+        let csv = try String(contentsOfFile: out + "/histo_he.objects.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(csv[0].joined(separator: ",") + "\n" == ObjectWriter.csvHeader)
+        #expect(csv.count == features.count + 1)
+        for (feature, row) in zip(features, csv.dropFirst()) {
+            let pixels = ObjectTracerTests.rasterise(rings: feature.rings, width: 500, height: 300)
+            let area = pixels.joined().filter { $0 }.count
+            #expect(row[0] == feature.id && UUID(uuidString: row[0]) != nil)
+            #expect(Int(row[3]) == area && feature.measurements["Area px"] == Double(area))
+            #expect(Double(row[4]) == Double(area) * 0.25 && feature.measurements["Area µm^2"] == Double(area) * 0.25)
+            // Foundation's JSON reader may round the last digit differently from Double(String).
+            #expect(abs(Double(row[5])! - feature.measurements["Perimeter µm"]!) < 1e-9)
+            #expect(abs(Double(row[6])! - feature.measurements["Mean probability"]!) < 1e-9)
+            let (x, y, w, h) = (Int(row[7])!, Int(row[8])!, Int(row[9])!, Int(row[10])!)
+            let rows = pixels.indices.filter { pixels[$0].contains(true) }
+            let columns = (0..<500).filter { c in pixels.contains { $0[c] } }
+            #expect((x, y, w, h) == (columns.first!, rows.first!, columns.count, rows.count))
+            let centroidX = Double(row[1])!, centroidY = Double(row[2])!
+            #expect(centroidX > Double(x) && centroidX < Double(x + w) && centroidY > Double(y) && centroidY < Double(y + h))
+            let probability = Double(row[6])!
+            #expect(probability >= 0.5 && probability <= 1)
+            #expect(feature.properties["objectType"] as? String == "detection")
+            let classification = feature.properties["classification"] as? [String: Any]
+            #expect(classification?["name"] as? String == "Nucleus" && (classification?["color"] as? [Int])?.count == 3)
+        }
+        #expect(summary.slideMPP == 0.5 && summary.mppSource == .flag && summary.modelMPP == nil && summary.inputScale == inputScale)
+    }
+
+    @Test func smallObjectsAreLeftOutAndUnknownScaleLeavesMicronsEmpty() throws {
+        let out = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let all = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects]))
+        let areas = try String(contentsOfFile: out + "/histo_he.objects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(areas.allSatisfy { $0[4].isEmpty && $0[5].isEmpty })
+        let cut = areas.map { Int($0[3])! }.sorted()[areas.count / 2]
+        let bigger = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects, .geojson], minimumObjectArea: cut), outputName: "bigger")
+        #expect(bigger.objects == areas.filter { Int($0[3])! >= cut }.count && bigger.objects < all.objects)
+        #expect(try Self.features(out + "/bigger.geojson").allSatisfy { $0.measurements["Area px"]! >= Double(cut) && $0.measurements["Area µm^2"] == nil })
+        #expect(all.slideMPP == nil && all.warnings.isEmpty)
+    }
+
+    @Test func modelAndSlideMPPSetTheInputScale() throws {
+        let out = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let at = try segmenter(mpp: 1.0)
+        let scaled = try at.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.mask], slideMPP: 0.5))
+        #expect(scaled.inputScale == 0.5 && scaled.networkWidth == 250 && scaled.width == 500 && scaled.warnings.isEmpty)
+        let explicit = try at.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(inputScale: 1, outputs: [.mask], slideMPP: 0.5), outputName: "explicit")
+        #expect(explicit.inputScale == 1)
+        let off = try at.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.mask], mpp: .off, slideMPP: 0.5), outputName: "off")
+        #expect(off.inputScale == 1 && off.warnings.isEmpty)
+        let unknown = try at.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.mask]), outputName: "unknown")
+        #expect(unknown.inputScale == 1 && unknown.warnings.count == 1 && unknown.slideMPP == nil && unknown.modelMPP == 1)
+        #expect(throws: SlideError.self) {
+            try at.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.mask], requireMPP: true), outputName: "refused")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/refused.mask.png"))
+        let json = try String(contentsOfFile: out + "/unknown.result.json", encoding: .utf8)
+        #expect(json.contains("\"slide_mpp\" : null") && json.contains("\"model_mpp\" : 1") && json.contains("\"warnings\" : ["))
+    }
+
+    @Test(arguments: [OutputKind.geojson, .objects, .pyramid, .overlay])
+    func aFailureInAnyOutputPublishesNone(blocked: OutputKind) throws {
+        let out = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // A directory where the output should go: its rename fails after every file is written.
+        try FileManager.default.createDirectory(atPath: out + "/histo_he" + blocked.suffix + "/x", withIntermediateDirectories: true)
+        #expect(throws: SlideError.self) {
+            try segmenter().segment(slidePath: Self.slide, outputDirectory: out,
+                                    options: SegmentationOptions(outputs: [.mask, .overlay, .geojson, .objects, .pyramid]))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["histo_he" + blocked.suffix])
+    }
+
+    @Test func pyramidIsTheMaskLevelByLevel() throws {
+        let out = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try segmenter().segment(slidePath: Self.slide, outputDirectory: out,
+                                    options: SegmentationOptions(outputs: [.mask, .pyramid], slideMPP: 0.25))
+        let level0 = try TIFFSlide(path: out + "/histo_he.mask.tif", page: 0)
+        #expect(level0.width == 500 && level0.height == 300 && level0.pageCount == 1 && !level0.isReducedResolution)
+        #expect(level0.physicalScale?.source == .tiffResolution && abs(level0.physicalScale!.micronsPerPixelX - 0.25) < 1e-6)
+        let pixels = try level0.readAll().pixels
+        let mask = try PNGImage.readGray(out + "/histo_he.mask.png").pixels
+        #expect((0..<mask.count).allSatisfy { pixels[3 * $0] == mask[$0] })
+    }
+
+    @Test func outputListsParseAndLargeSlidesGetThePyramid() throws {
+        #expect(try OutputKind.parseList("mask, geojson,pyramid") == [.mask, .geojson, .pyramid])
+        #expect(throws: OutputListProblem.self) { try OutputKind.parseList("mask,svg") }
+        #expect(OutputKind.resolve(nil, width: 1360, height: 1024) == OutputKind.defaults)
+        #expect(OutputKind.resolve(nil, width: 12_000, height: 800) == OutputKind.defaults.union([.pyramid]))
+        #expect(OutputKind.resolve([.mask, .overlay], width: 40_000, height: 800) == [.pyramid, .overlay])
+    }
+}
