@@ -1,7 +1,8 @@
 import UNetCore
 
-/// Blends overlapping tile probabilities with Gaussian weights, holding only the rows the current tile
-/// row covers: memory grows with slide width × tile height, never with slide area.
+/// Blends overlapping tile probabilities with Gaussian weights, holding only the weighted sums of the
+/// rows the current tile row covers (4 bytes per pixel of slide width × tile height). The weights are
+/// separable, so their totals are one per row and one per column (`BlendingWeights.totals`).
 ///
 /// Tiles arrive row by row (top to bottom). When the next tile row starts at `y`, every row above `y`
 /// has received all its tiles and is handed out, normalised, through `emit`.
@@ -9,36 +10,38 @@ struct ProbabilityStitcher {
     let width: Int
     let tileWidth: Int
     let tileHeight: Int
-    private let weights: [Float]
-    /// Weighted sums and weight totals for rows `windowStart ..< windowStart + tileHeight`.
+    private let rowWeights: [Float], columnWeights: [Float]
+    private let rowTotals: [Float], columnTotals: [Float]
+    /// Weighted sums for rows `windowStart ..< windowStart + tileHeight`, normalised in place when emitted.
     private var sums: [Float]
-    private var totals: [Float]
     private(set) var windowStart = 0
-    private var output: [Float]
 
-    init(width: Int, tileWidth: Int, tileHeight: Int) {
-        self.width = width
-        self.tileWidth = tileWidth
-        self.tileHeight = tileHeight
-        weights = BlendingWeights.gaussian(width: tileWidth, height: tileHeight)
+    init(grid: TileGrid) {
+        width = grid.imageWidth
+        tileWidth = grid.tileWidth
+        tileHeight = grid.tileHeight
+        rowWeights = BlendingWeights.profile(length: tileHeight)
+        columnWeights = BlendingWeights.profile(length: tileWidth)
+        rowTotals = BlendingWeights.totals(length: grid.imageHeight, tile: tileHeight, origins: grid.rowOrigins)
+        columnTotals = BlendingWeights.totals(length: width, tile: tileWidth, origins: grid.columnOrigins)
         sums = [Float](repeating: 0, count: width * tileHeight)
-        totals = sums
-        output = sums
     }
 
     /// Adds a tile's probabilities (`tileWidth` wide, `rows × columns` valid) at (`x`, `y`);
-    /// `y` must lie in the current window. A nil probability is a skipped tile: it votes 0.
+    /// `y` must lie in the current window. A nil probability is a skipped tile: it votes 0 (its weight
+    /// is already in the totals).
     mutating func add(_ probability: UnsafePointer<Float>?, x: Int, y: Int, rows: Int, columns: Int) {
         precondition(y >= windowStart && y + rows <= windowStart + tileHeight)
+        guard let probability else { return }
         let width = self.width, tileWidth = self.tileWidth, top = y - windowStart
-        weights.withUnsafeBufferPointer { weight in
-            sums.withUnsafeMutableBufferPointer { sums in
-                totals.withUnsafeMutableBufferPointer { totals in
+        rowWeights.withUnsafeBufferPointer { rowWeights in
+            columnWeights.withUnsafeBufferPointer { columnWeights in
+                sums.withUnsafeMutableBufferPointer { sums in
                     for row in 0..<rows {
-                        let base = (top + row) * width + x, tileRow = row * tileWidth
-                        for column in 0..<columns { totals[base + column] += weight[tileRow + column] }
-                        guard let probability else { continue }
-                        for column in 0..<columns { sums[base + column] += weight[tileRow + column] * probability[tileRow + column] }
+                        let base = (top + row) * width + x, tileRow = row * tileWidth, rowWeight = rowWeights[row]
+                        for column in 0..<columns {
+                            sums[base + column] += rowWeight * columnWeights[column] * probability[tileRow + column]
+                        }
                     }
                 }
             }
@@ -49,17 +52,26 @@ struct ProbabilityStitcher {
     mutating func advance<E: Error>(to nextRow: Int, emit: (_ firstRow: Int, _ rows: Int, _ probabilities: UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
         let finished = min(nextRow - windowStart, tileHeight)
         guard finished > 0 else { return }
-        for i in 0..<(finished * width) { output[i] = totals[i] > 0 ? sums[i] / totals[i] : 0 }
-        let start = windowStart
-        try output.withUnsafeBufferPointer { (all) throws(E) in try emit(start, finished, UnsafeBufferPointer(rebasing: all[0..<(finished * width)])) }
+        let width = self.width, start = windowStart
+        rowTotals.withUnsafeBufferPointer { rowTotals in
+            columnTotals.withUnsafeBufferPointer { columnTotals in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for row in 0..<finished {
+                        let rowTotal = rowTotals[start + row], base = row * width
+                        for x in 0..<width {
+                            let total = rowTotal * columnTotals[x]
+                            sums[base + x] = total > 0 ? sums[base + x] / total : 0
+                        }
+                    }
+                }
+            }
+        }
+        try sums.withUnsafeBufferPointer { (all) throws(E) in try emit(start, finished, UnsafeBufferPointer(rebasing: all[0..<(finished * width)])) }
         let kept = (tileHeight - finished) * width
-        sums.withUnsafeMutableBufferPointer { Self.shift($0, by: finished * width, keeping: kept) }
-        totals.withUnsafeMutableBufferPointer { Self.shift($0, by: finished * width, keeping: kept) }
+        sums.withUnsafeMutableBufferPointer { buffer in
+            if kept > 0 { buffer.baseAddress!.update(from: buffer.baseAddress! + finished * width, count: kept) }
+            (buffer.baseAddress! + kept).update(repeating: 0, count: buffer.count - kept)
+        }
         windowStart += finished
-    }
-
-    private static func shift(_ buffer: UnsafeMutableBufferPointer<Float>, by offset: Int, keeping count: Int) {
-        if count > 0 { buffer.baseAddress!.update(from: buffer.baseAddress! + offset, count: count) }
-        (buffer.baseAddress! + count).update(repeating: 0, count: buffer.count - count)
     }
 }

@@ -11,21 +11,26 @@ struct SlideBand {
 
     /// Network-resolution rows `[y, y + count)`: the slide's own rows at scale 1, resampled otherwise.
     mutating func networkRows(_ y: Int, count: Int, scale: Double, networkWidth: Int) throws(SlideError) -> RGBImage {
-        if scale == 1 { return try rows(y, count: count) }
+        if scale == 1 { return try load(y, count: count) }
         let source = BilinearResize.sourceRows(firstRow: y, rows: count, scale: scale, sourceHeight: slide.height)
-        let band = try rows(source.lowerBound, count: source.count)
+        let band = try load(source.lowerBound, count: source.count)
         return BilinearResize.resize(band, rowOrigin: source.lowerBound, sourceHeight: slide.height, scale: scale,
                                      width: networkWidth, firstRow: y, rows: count)
     }
 
-    /// Slide rows `[y, y + count)` at full width, from the cached band when it holds them.
-    mutating func rows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
+    /// Slide rows `[y, y + count)` at full width, interleaved RGB: a view of the cached band when it holds them.
+    mutating func rows(_ y: Int, count: Int) throws(SlideError) -> ArraySlice<UInt8> {
         if let image, y >= firstRow, y + count <= firstRow + image.height {
-            if y == firstRow && count == image.height { return image }
             let bytes = image.width * 3
-            return RGBImage(width: image.width, height: count,
-                            pixels: Array(image.pixels[((y - firstRow) * bytes)..<((y - firstRow + count) * bytes)]))
+            return image.pixels[((y - firstRow) * bytes)..<((y - firstRow + count) * bytes)]
         }
+        return try load(y, count: count).pixels[...]
+    }
+
+    /// The band `[y, y + count)`, decoded unless it is the one cached.
+    private mutating func load(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
+        if let image, y == firstRow, count == image.height { return image }
+        image = nil  // free the old band before decoding the new one
         let band = try slide.readRows(y, count: count)
         image = band
         firstRow = y

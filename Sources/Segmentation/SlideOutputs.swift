@@ -45,8 +45,8 @@ final class SlideOutputs {
     var overlaySize: (width: Int, height: Int)? { overlay.map { ($0.outputWidth, $0.outputHeight) } }
     var objectCount: Int { objects.count }
 
-    /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows.
-    func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: RGBImage) throws(SlideError) {
+    /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows (RGB).
+    func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {
         for row in 0..<rows {
             let values = UnsafeBufferPointer(rebasing: probabilities[(row * width)..<((row + 1) * width)])
             for x in 0..<width {
@@ -68,7 +68,7 @@ final class SlideOutputs {
                 try probabilityRow.withUnsafeBufferPointer { (row) throws(SlideError) in try probability.write(row: row) }
             }
             if let overlay {
-                try pixels.pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
+                try pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
                     try overlay.add(pixels: UnsafeBufferPointer(rebasing: rgb[(row * width * 3)..<((row + 1) * width * 3)]), mask: maskRow)
                 }
             }

@@ -72,7 +72,7 @@ public final class SlideSegmenter {
         var input = [Float](repeating: 0, count: 3 * tileWidth * tileHeight)
         var logits = [Float](repeating: 0, count: classes * tileWidth * tileHeight)
         var probability = [Float](repeating: 0, count: tileWidth * tileHeight)
-        var stitcher = ProbabilityStitcher(width: networkWidth, tileWidth: tileWidth, tileHeight: tileHeight)
+        var stitcher = ProbabilityStitcher(grid: grid)
         var upsampler = scale == 1 ? nil : ProbabilityUpsampler(scale: scale, sourceWidth: slide.width, sourceHeight: slide.height,
                                                                 networkWidth: networkWidth, networkHeight: networkHeight)
         let tileInput = TileInput(preprocessing: preprocessing)

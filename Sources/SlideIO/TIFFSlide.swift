@@ -24,6 +24,10 @@ public final class TIFFSlide {
 
     /// Deep (12/16-bit) grayscale pages are decoded by the shim, everything else by TIFFRGBAImage.
     private let deepGray: Bool
+    /// How a band of rows is decoded, so that libtiff's 32-bit raster never spans the whole band: tiled
+    /// 8-bit contiguous pages one tile column at a time, everything else (strips are full width, and
+    /// libtiff 4.5 misplaces column offsets of separate-plane and 16-bit tiles) a few rows at a time.
+    private let chunkColumns: Int, chunkRows: Int
 
     /// Opens the largest full-resolution page, or `page` when given (pyramid levels, tests).
     public init(path: String, limits: SlideLimits = SlideLimits(), page requestedPage: Int? = nil) throws(SlideError) {
@@ -43,6 +47,20 @@ public final class TIFFSlide {
             let tiled = unet_tiff_get_uint32(handle, UInt32(TIFFTAG_TILEWIDTH), &tileWidth) == 1
                 && unet_tiff_get_uint32(handle, UInt32(TIFFTAG_TILELENGTH), &tileHeight) == 1
             tileSize = tiled ? (Int(tileWidth), Int(tileHeight)) : nil
+            var bits: UInt16 = 0, planar: UInt16 = 0, rowsPerStrip: UInt32 = 0
+            let contiguous8Bit = unet_tiff_get_uint16(handle, UInt32(TIFFTAG_BITSPERSAMPLE), &bits) == 1 && bits == 8
+                && (unet_tiff_get_uint16(handle, UInt32(TIFFTAG_PLANARCONFIG), &planar) == 0 || planar == UInt16(PLANARCONFIG_CONTIG))
+            if tiled && contiguous8Bit && tileWidth > 0 && tileWidth < width {
+                (chunkColumns, chunkRows) = (Int(tileWidth), Int.max)
+            } else if tiled {
+                (chunkColumns, chunkRows) = (Int(width), max(1, Int(tileHeight)))
+            } else {
+                // Whole strips, about a megapixel per call; one strip for the whole page: one call.
+                let strip = unet_tiff_get_uint32(handle, UInt32(TIFFTAG_ROWSPERSTRIP), &rowsPerStrip) == 1 && rowsPerStrip > 0
+                    ? min(Int(rowsPerStrip), Int(height)) : Int(height)
+                let rows = max(strip, (1 << 20) / Int(width))
+                (chunkColumns, chunkRows) = (Int(width), strip >= Int(height) ? Int.max : (rows + strip - 1) / strip * strip)
+            }
             physicalScale = Self.physicalScale(handle, page: page)
         } catch {
             TIFFClose(handle)
@@ -85,9 +103,8 @@ public final class TIFFSlide {
         diagnostics.deallocate()
     }
 
-    /// Decodes full-width rows `[y, y + count)` as RGB. Always whole rows: libtiff 4.5's RGBA reader
-    /// misplaces column offsets for tiled separate-plane and 16-bit images, and every consumer here
-    /// works in bands of rows anyway.
+    /// Decodes full-width rows `[y, y + count)` as RGB, in chunks (see `chunkColumns`), so the only
+    /// band-sized buffer is the 3-byte-per-pixel result.
     public func readRows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
         precondition(y >= 0 && count > 0 && y + count <= height, "rows outside the slide")
         var reason = [CChar](repeating: 0, count: 1024)
@@ -102,16 +119,25 @@ public final class TIFFSlide {
                   diagnostics.pointee.errors == errorsBefore else { throw failure() }
             return RGBImage(width: width, height: count, pixels: gray.flatMap { [$0, $0, $0] })
         }
-        var raster = [UInt32](repeating: 0, count: width * count)
-        let ok = unet_tiff_read_region(handle, 0, UInt32(y), UInt32(width), UInt32(count), &raster, &reason)
-        guard ok == 1, diagnostics.pointee.errors == errorsBefore else { throw failure() }
         var image = RGBImage(width: width, height: count)
-        image.pixels.withUnsafeMutableBufferPointer { rgb in
-            for i in 0..<raster.count {
-                let abgr = raster[i]
-                rgb[3 * i] = UInt8(truncatingIfNeeded: abgr)
-                rgb[3 * i + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
-                rgb[3 * i + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
+        var raster = [UInt32](repeating: 0, count: min(chunkColumns, width) * min(chunkRows, count))
+        for top in stride(from: y, to: y + count, by: min(chunkRows, count)) {
+            let rows = min(chunkRows, y + count - top)
+            for left in stride(from: 0, to: width, by: chunkColumns) {
+                let columns = min(chunkColumns, width - left)
+                let ok = unet_tiff_read_region(handle, UInt32(left), UInt32(top), UInt32(columns), UInt32(rows), &raster, &reason)
+                guard ok == 1, diagnostics.pointee.errors == errorsBefore else { throw failure() }
+                image.pixels.withUnsafeMutableBufferPointer { rgb in
+                    for row in 0..<rows {
+                        let destination = ((top - y + row) * width + left) * 3, source = row * columns
+                        for x in 0..<columns {
+                            let abgr = raster[source + x]
+                            rgb[destination + 3 * x] = UInt8(truncatingIfNeeded: abgr)
+                            rgb[destination + 3 * x + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
+                            rgb[destination + 3 * x + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
+                        }
+                    }
+                }
             }
         }
         return image

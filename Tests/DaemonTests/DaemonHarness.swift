@@ -75,6 +75,11 @@ final class DaemonHarness {
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// The outputs a slide of the fixtures' size gets by default, for each stem, sorted as `files` lists them.
+    static func defaultOutputs(_ stems: String...) -> [String] {
+        stems.flatMap { stem in [".geojson", ".mask.png", ".objects.csv", ".overlay.png", ".result.json"].map { stem + $0 } }.sorted()
+    }
+
     func files(_ directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []).sorted()
     }

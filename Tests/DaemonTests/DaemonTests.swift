@@ -21,8 +21,7 @@ import Glibc
         #expect(daemon.files("failed") == ["broken.error.json", "broken.tif"])
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: daemon.root + "/failed/broken.error.json"))) as! [String: Any]
         #expect((report["reason"] as? String)?.contains("not a readable TIFF") == true)
-        #expect(daemon.files("outbox") == ["first.mask.png", "first.overlay.png", "first.result.json",
-                                           "second.mask.png", "second.overlay.png", "second.result.json"])
+        #expect(daemon.files("outbox") == DaemonHarness.defaultOutputs("first", "second"))
         #expect(daemon.files("inbox").isEmpty)
         let status = try daemon.status()
         #expect(status.counts.done == 2 && status.counts.failed == 1 && status.state == .running)
@@ -95,7 +94,7 @@ import Glibc
         let lines = daemon.metrics()
         #expect(lines.count == 1 && lines[0]["outcome"] as? String == "done" && lines[0]["attempts"] as? Int == 2)
         #expect(daemon.files("archive") == ["long.tif"])
-        #expect(daemon.files("outbox") == ["long.mask.png", "long.overlay.png", "long.result.json"])
+        #expect(daemon.files("outbox") == DaemonHarness.defaultOutputs("long"))
         #expect(daemon.files("state/spool").isEmpty)
         #expect(daemon.temporaries().isEmpty)
     }

@@ -32,7 +32,7 @@ import Glibc
         #expect(daemon.metrics()[0]["outcome"] as? String == "done")
         #expect(daemon.files("archive") == [String(name)])
         let summaries = daemon.files("outbox").filter { $0.hasSuffix(".result.json") }
-        #expect(summaries.count == 1 && daemon.files("outbox").count == 3)
+        #expect(summaries.count == 1 && daemon.files("outbox").count == DaemonHarness.defaultOutputs("x").count)
         #expect(summaries.allSatisfy { $0.utf8.count <= 255 })
         #expect(try Self.json(daemon.root + "/outbox/" + summaries[0])["slide"] as? String == String(name))
         #expect(daemon.files("inbox").isEmpty && daemon.files("state/spool").isEmpty)
@@ -64,10 +64,10 @@ import Glibc
         try daemon.drop("slides/tia_crop_64x48.tif", as: "b.tif")
         try waitUntil(timeout: 60, "b finished") { daemon.metrics().count == 2 }
         // The earlier outputs gone: the duplicate is segmented again, and still says whose twin it is.
-        for suffix in [".mask.png", ".overlay.png", ".result.json"] { unlink(daemon.root + "/outbox/a" + suffix) }
+        for name in DaemonHarness.defaultOutputs("a") { unlink(daemon.root + "/outbox/" + name) }
         try daemon.drop("slides/tia_crop_64x48.tif", as: "c.tif")
         try waitUntil(timeout: 60, "c finished") { daemon.metrics().count == 3 }
-        #expect(daemon.files("outbox") == ["b.mask.png", "b.overlay.png", "b.result.json", "c.mask.png", "c.overlay.png", "c.result.json"])
+        #expect(daemon.files("outbox") == DaemonHarness.defaultOutputs("b", "c"))
         let b = try Self.json(daemon.root + "/outbox/b.result.json")
         #expect(b["slide"] as? String == "b.tif" && b["duplicate_of"] as? String == "a.tif")
         #expect((b["outputs"] as? [String: String])?["mask"]?.hasSuffix("/b.mask.png") == true)
@@ -142,9 +142,9 @@ import Glibc
         #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" })
         let outbox = daemon.files("outbox")
         for i in 0..<count {
-            #expect(outbox.contains("s\(i).mask.png") && outbox.contains("s\(i).overlay.png") && outbox.contains("s\(i).result.json"), "s\(i)")
+            #expect(DaemonHarness.defaultOutputs("s\(i)").allSatisfy(outbox.contains), "s\(i)")
         }
-        #expect(outbox.count == 3 * count, "no NAME-2 outputs")
+        #expect(outbox.count == DaemonHarness.defaultOutputs("x").count * count, "no NAME-2 outputs")
         #expect(daemon.files("archive").count == count && daemon.files("failed").isEmpty)
         #expect(daemon.files("inbox").isEmpty && daemon.files("state/spool").isEmpty)
         #expect(daemon.temporaries().isEmpty)
@@ -168,7 +168,7 @@ import Glibc
         try waitUntil(timeout: 60, "the slide went through") { daemon.metrics().count == 2 }
         #expect(daemon.metrics()[1]["outcome"] as? String == "done")
         #expect(daemon.files("failed").isEmpty)
-        #expect(daemon.files("outbox") == ["broken.mask.png", "broken.overlay.png", "broken.result.json"])
+        #expect(daemon.files("outbox") == DaemonHarness.defaultOutputs("broken"))
         let nothing = try unetctl(["--socket", daemon.socket, "retry", "--all-failed"])
         #expect(nothing.status != 0 && nothing.stderr.contains("no failed slide"))
         let listed = try unetctl(["--socket", daemon.socket, "jobs", "--state", "archived"])

@@ -45,7 +45,7 @@ import UNetEngine
         let overlay = try PNGImage.readRGB(out + "/histo_he.overlay.png")
         #expect(overlay.width == 250 && overlay.height == 150)  // downscaled 2× to fit 256
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
-                ["histo_he.mask.png", "histo_he.overlay.png", "histo_he.result.json"])
+                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
     }
 
     @Test func groundTruthIdenticalToThePredictionScoresOne() throws {

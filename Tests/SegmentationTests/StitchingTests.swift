@@ -31,7 +31,7 @@ import UNetCore
         let width = 70, height = 53
         let grid = TileGrid(imageWidth: width, imageHeight: height, maximumTile: 32, overlap: 8)
         func field(_ x: Int, _ y: Int) -> Float { Float(x * 3 + y * 7 % 11) / 300 }
-        var stitcher = ProbabilityStitcher(width: width, tileWidth: grid.tileWidth, tileHeight: grid.tileHeight)
+        var stitcher = ProbabilityStitcher(grid: grid)
         var result = [Float](repeating: -1, count: width * height)
         var nextRow = 0
         let emit = { (first: Int, rows: Int, values: UnsafeBufferPointer<Float>) in

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Writes a large H&E slide for memory and speed benchmarks: a real H&E image mirrored and tiled to
+WIDTH x HEIGHT, as a tiled (512 px) JPEG BigTIFF with an Aperio-style description declaring MPP.
+
+    pip install tifffile imagecodecs pillow numpy
+    scripts/make_large_slide.py OUT.tif WIDTH HEIGHT [--mpp 0.5] [--source IMAGE]
+
+The source defaults to ../shared/data/he/tia_target_image.png (see its README for the licence). Tiles
+are produced one at a time, so memory stays small whatever the size.
+"""
+import argparse
+import os
+
+import numpy as np
+import tifffile
+from PIL import Image
+
+TILE = 512
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("width", type=int)
+    parser.add_argument("height", type=int)
+    parser.add_argument("--mpp", type=float, default=0.5)
+    parser.add_argument("--source", default=os.path.join(here, "..", "..", "shared", "data", "he", "tia_target_image.png"))
+    args = parser.parse_args()
+
+    source = np.asarray(Image.open(args.source).convert("RGB"))
+    # Mirror the source so the repetition has no hard edges: a 2x2 block of flips tiles seamlessly.
+    block = np.concatenate([np.concatenate([source, source[:, ::-1]], axis=1),
+                            np.concatenate([source[::-1], source[::-1, ::-1]], axis=1)], axis=0)
+    bh, bw = block.shape[:2]
+
+    def tiles():
+        for y in range(0, args.height, TILE):
+            for x in range(0, args.width, TILE):
+                ys = (np.arange(y, y + TILE) % bh)[:, None]
+                xs = (np.arange(x, x + TILE) % bw)[None, :]
+                yield block[ys, xs]
+
+    description = (f"Aperio Image Library (unetd benchmark slide)\n{args.width}x{args.height} [0,0 {args.width}x{args.height}] "
+                   f"({TILE}x{TILE}) JPEG/RGB Q=85|AppMag = {round(10 / args.mpp)}|MPP = {args.mpp:.4f}")
+    tifffile.imwrite(args.out, tiles(), shape=(args.height, args.width, 3), dtype=np.uint8, tile=(TILE, TILE),
+                     photometric="rgb", compression="jpeg", compressionargs={"level": 85}, bigtiff=True, description=description,
+                     resolution=(10_000 / args.mpp, 10_000 / args.mpp), resolutionunit="CENTIMETER", metadata=None)
+    print(f"{args.out}: {args.width}x{args.height}, {os.path.getsize(args.out) / 1e6:.0f} MB, MPP {args.mpp}")
+
+
+if __name__ == "__main__":
+    main()
