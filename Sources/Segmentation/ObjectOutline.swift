@@ -10,11 +10,19 @@ enum ObjectOutline {
     static let saddleCut = 0.25
 
     static func rings(_ edges: [Edge]) -> [[TracedObject.Point]] {
-        var leaving: [Int64: (Int, Int)] = [:]  // start vertex → edge indices (second -1 unless a saddle)
-        leaving.reserveCapacity(edges.count)
-        for (index, edge) in edges.enumerated() {
-            let key = vertexKey(edge.x0, edge.y0)
-            if let (first, _) = leaving[key] { leaving[key] = (first, index) } else { leaving[key] = (index, -1) }
+        // Edges by start vertex: a sorted index (12 bytes per edge) rather than a dictionary (several
+        // times that), since one region's outline can run to millions of edges.
+        let keys = edges.map { vertexKey($0.x0, $0.y0) }
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }.map(Int32.init)
+        func leaving(_ x: Int32, _ y: Int32) -> (Int, Int) {  // edge indices; the second -1 unless a saddle
+            let key = vertexKey(x, y)
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if keys[Int(order[middle])] < key { low = middle + 1 } else { high = middle }
+            }
+            let second = low + 1 < order.count && keys[Int(order[low + 1])] == key ? Int(order[low + 1]) : -1
+            return (Int(order[low]), second)
         }
         var used = [Bool](repeating: false, count: edges.count)
         var outer: [TracedObject.Point] = [], holes: [[TracedObject.Point]] = []
@@ -24,7 +32,7 @@ enum ObjectOutline {
             repeat {
                 used[index] = true
                 let edge = edges[index]
-                let options = leaving[vertexKey(edge.x1, edge.y1)]!
+                let options = leaving(edge.x1, edge.y1)
                 var next = options.0
                 if options.1 >= 0 {  // a saddle: take the right turn, (dx, dy) → (-dy, dx)
                     let dx = (edge.x1 - edge.x0).signum(), dy = (edge.y1 - edge.y0).signum()

@@ -84,11 +84,17 @@ final class ObjectWriter {
         let perimeterMicrons = scale.map { Self.rounded(object.perimeter * ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2) }
         let meanProbability = Self.rounded(object.meanProbability)
         if let geojson {
-            var text = count == 0 ? "\n" : ",\n"
-            text += "{\"type\":\"Feature\",\"id\":\"\(id)\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":["
-            text += object.rings.map { ring in "[" + ring.map { "[\(Self.number($0.x)),\(Self.number($0.y))]" }.joined(separator: ",") + "]" }
-                .joined(separator: ",")
-            text += "]}," + featurePrefix + "\"Area px\":\(object.area)"
+            // Written ring by ring, a few thousand points at a time: one region's outline can be millions of points.
+            try geojson.write((count == 0 ? "\n" : ",\n") + "{\"type\":\"Feature\",\"id\":\"\(id)\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[")
+            for (ringIndex, ring) in object.rings.enumerated() {
+                try geojson.write(ringIndex == 0 ? "[" : ",[")
+                for start in stride(from: 0, to: ring.count, by: 4096) {
+                    let points = ring[start..<min(start + 4096, ring.count)]
+                    try geojson.write((start == 0 ? "" : ",") + points.map { "[\(Self.number($0.x)),\(Self.number($0.y))]" }.joined(separator: ","))
+                }
+                try geojson.write("]")
+            }
+            var text = "]}," + featurePrefix + "\"Area px\":\(object.area)"
             if let areaMicrons, let perimeterMicrons {
                 text += ",\"Area µm^2\":\(Self.number(areaMicrons)),\"Perimeter µm\":\(Self.number(perimeterMicrons))"
             }

@@ -9,6 +9,8 @@ public struct LabelledImage: Sendable {
     public let caseID: String
     public let image: RGBImage
     public let mask: [UInt8]
+    /// The image's µm per pixel, when its file declares one (TIFF: Aperio, OME, resolution tags).
+    public var micronsPerPixel: Double? = nil
 }
 
 /// A directory of labelled images in either layout:
@@ -29,7 +31,7 @@ public struct LabelledDataset: Sendable {
         for file in names.sorted() where !file.hasPrefix(".") {
             let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
             let path = URL(fileURLWithPath: imageDirectory).appendingPathComponent(file).path
-            let image = try readImage(path)
+            let (image, micronsPerPixel) = try readImage(path)
             let mask: [UInt8]
             if breCaHAD {
                 let truthPath = root.appendingPathComponent("groundTruth/\(stem).json").path
@@ -46,19 +48,28 @@ public struct LabelledDataset: Sendable {
                 }
                 mask = gray.pixels.map { $0 == 0 ? 0 : 1 }
             }
-            images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, mask: mask))
+            images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, mask: mask, micronsPerPixel: micronsPerPixel))
         }
         guard !images.isEmpty else { throw SlideError(path: imageDirectory, reason: "no images") }
         return LabelledDataset(images: images, layout: breCaHAD ? "brecahad" : "masks")
     }
 
+    /// The images' common µm per pixel: their mean when every image declares one and they agree within 2%.
+    public var commonMicronsPerPixel: Double? {
+        let values = images.compactMap(\.micronsPerPixel)
+        guard values.count == images.count, let low = values.min(), let high = values.max(), high <= low * 1.02 else { return nil }
+        return values.reduce(0, +) / Double(values.count)
+    }
+
     /// BreCaHAD names images `Case_N-XX`: the case is the part before the first '-'.
     static func caseID(of name: String) -> String { String(name.split(separator: "-", maxSplits: 1).first ?? Substring(name)) }
 
-    static func readImage(_ path: String) throws(SlideError) -> RGBImage {
+    static func readImage(_ path: String) throws(SlideError) -> (RGBImage, micronsPerPixel: Double?) {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-        case "tif", "tiff", "svs": return try TIFFSlide(path: path).readAll()
-        case "png": return try PNGImage.readRGB(path)
+        case "tif", "tiff", "svs":
+            let slide = try TIFFSlide(path: path)
+            return (try slide.readAll(), slide.physicalScale?.micronsPerPixelX)
+        case "png": return (try PNGImage.readRGB(path), nil)
         default: throw SlideError(path: path, reason: "unsupported image type (use .tif, .tiff or .png)")
         }
     }

@@ -33,6 +33,8 @@ public final class Trainer {
         let architecture = UNetArchitecture(width: options.width, upsampling: options.upsampling, classes: 1, convolutionBias: false)
         var metadata = ModelMetadata(architecture: architecture, preprocessing: Preprocessing(channelOrder: options.channelOrder))
         metadata.provenance.note = options.note
+        metadata.micronsPerPixel = options.micronsPerPixel ?? dataset.commonMicronsPerPixel
+        metadata.className = options.className
         var state = TrainingState(epoch: 0, bestDice: -1, bestEpoch: 0, batchesTracked: 0)
         var stateDict: [String: Tensor]
         var optimizer: AdamOptimizer?

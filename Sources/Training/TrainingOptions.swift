@@ -24,6 +24,10 @@ public struct TrainingOptions: Sendable, Codable {
     public var truthRadius: Int = 20
     /// Written into the model's provenance (what it was trained on, caveats).
     public var note: String?
+    /// µm per pixel the model is trained at (stored in its metadata); nil: the images' common MPP, if any.
+    public var micronsPerPixel: Double?
+    /// The foreground class's name (GeoJSON classification).
+    public var className: String?
 
     public init(data: String, output: String) {
         self.data = data

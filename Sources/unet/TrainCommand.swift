@@ -26,6 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "BreCaHAD classes drawn as foreground, comma-separated.") var truthClasses = "tumor"
     @Option(help: "Radius of BreCaHAD points in pixels.") var truthRadius = 20
     @Option(help: "Note stored in the model's provenance.") var note: String?
+    @Option(help: "µm per pixel the model is trained at (default: the images' own, when they all declare one).") var mpp: Double?
+    @Option(help: "Name of the foreground class, e.g. Nucleus (GeoJSON classification).") var className: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
     @Option(help: "Threads.") var threads = 2
 
@@ -34,6 +36,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         guard tile >= 16, tile % 16 == 0 else { throw ValidationError("--tile must be a multiple of 16") }
         guard batch >= 1, epochs >= 1, width >= 1, samplesPerImage >= 1 else { throw ValidationError("--batch, --epochs, --width and --samples-per-image must be positive") }
+        guard mpp.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--mpp must be a positive number of µm per pixel") }
     }
 
     func run() throws {
@@ -53,6 +56,8 @@ struct TrainCommand: ParsableCommand {
             options.truthClasses = truthClasses.split(separator: ",").map(String.init)
             options.truthRadius = truthRadius
             options.note = note
+            options.micronsPerPixel = mpp
+            options.className = className
             options.threads = threads
             let trainer = Trainer(options: options)
             let terminal = isatty(STDERR_FILENO) == 1

@@ -215,7 +215,9 @@ import Glibc
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-config-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        for (text, key) in [("threads = \"many\"\n", "threads"), ("colour = 3\n", "colour"), ("socket_mode = 660\n", "socket_mode")] {
+        for (text, key) in [("threads = \"many\"\n", "threads"), ("colour = 3\n", "colour"), ("socket_mode = 660\n", "socket_mode"),
+                            ("outputs = [\"mask\", \"svg\"]\n", "outputs"), ("mpp = \"sometimes\"\n", "mpp"), ("slide_mpp = -1\n", "slide_mpp"),
+                            ("geojson_object_type = \"cell\"\n", "geojson_object_type")] {
             try text.write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetd"))
@@ -228,5 +230,21 @@ import Glibc
             #expect(process.terminationStatus != 0)
             #expect(message.contains("'\(key)'"), "\(message)")
         }
+    }
+
+    @Test func configuredOutputsAndScaleReachEverySlide() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-outputs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try "outputs = [\"mask\", \"geojson\", \"pyramid\"]\nslide_mpp = 0.5\nmin_object_area = 4\n"
+            .write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
+        let daemon = try DaemonHarness(root: root, extra: ["--config", root + "/unetd.toml"])
+        defer { daemon.remove() }
+        try daemon.start()
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "field.tif")
+        try waitUntil(timeout: 60, "the slide finished") { daemon.metrics().count == 1 }
+        #expect(daemon.files("outbox") == ["field.geojson", "field.mask.png", "field.mask.tif", "field.result.json"])
+        let line = daemon.metrics()[0]
+        #expect(line["slide_mpp"] as? Double == 0.5 && line["mpp_source"] as? String == "flag" && line["objects"] is Int)
+        #expect((line["warnings"] as? [String])?.count == 1, "the test model declares no MPP")
     }
 }

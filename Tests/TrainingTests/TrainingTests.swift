@@ -97,6 +97,19 @@ import UNetEngine
         // The checkpoint is also a loadable model.
         let model = try ModelFile.load(path: resumed + "/checkpoint.safetensors")
         #expect(model.metadata.provenance.epoch == 2)
+        #expect(model.metadata.micronsPerPixel == nil, "the fixture's images declare no MPP")
+    }
+
+    @Test func theModelRecordsTheScaleAndClassItWasTrainedFor() throws {
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var settings = options(output, epochs: 1)
+        settings.micronsPerPixel = 0.5
+        settings.className = "Nucleus"
+        try Trainer(options: settings).run(resume: false)
+        let model = try ModelFile.load(path: output + "/best.safetensors")
+        #expect(model.metadata.micronsPerPixel == 0.5 && model.metadata.foregroundClassName == "Nucleus")
+        #expect(ModelSummary(model).text.contains("0.5 µm/px"))
     }
 
     @Test func masksLayoutLoads() throws {
