@@ -29,7 +29,10 @@ public struct ObjectDescription: Sendable, Equatable {
 
 /// `NAME.geojson` and `NAME.objects.csv`, written as objects complete (band by band, never the
 /// whole mask): one GeoJSON feature and one CSV row per connected foreground region, in the same order,
-/// sharing a UUID.
+/// sharing a UUID. The feature layout is what QuPath's importer reads (qupath-core
+/// `PathObjectTypeAdapters`): a UUID `id` kept as the object's id (v0.4+), `properties.objectType`
+/// (`detection`/`annotation`), `classification` `{name, color: [r, g, b]}`, and `measurements` as a
+/// flat name → number object (the v0.4+ form; older versions wrote a list of `{name, value}`).
 final class ObjectWriter {
     static let csvHeader = "id,centroid_x,centroid_y,area_px,area_um2,perimeter_um,mean_probability,bbox_x,bbox_y,bbox_width,bbox_height\n"
 
