@@ -22,11 +22,7 @@ public final class PNGRowWriter {
         self.height = height
         self.channels = channels
         temporaryPath = AtomicFile.temporaryPath(for: path)
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let code = errno
-            throw SlideError(path: path, reason: "cannot create \(temporaryPath): \(String(cString: strerror(code)))", errorNumber: code)
-        }
+        let fd = try TemporaryOutput.create(temporaryPath, for: path)
         var error = [CChar](repeating: 0, count: 256)
         guard let writer = unet_png_writer_open(fd, UInt32(width), UInt32(height), Int32(channels), Int32(compressionLevel), &error) else {
             unlink(temporaryPath)
@@ -60,10 +56,7 @@ public final class PNGRowWriter {
     /// Renames the finished file into place (the caller fsyncs the directory once for all outputs).
     public func publish() throws(SlideError) {
         precondition(writer == nil, "publish() before finish()")
-        guard rename(temporaryPath, path) == 0 else {
-            let code = errno
-            throw SlideError(path: path, reason: "cannot rename into place: \(String(cString: strerror(code)))", errorNumber: code)
-        }
+        try TemporaryOutput.publish(temporaryPath, to: path)
         published = true
     }
 

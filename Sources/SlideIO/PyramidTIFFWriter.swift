@@ -21,7 +21,7 @@ public final class PyramidTIFFWriter {
     /// Size of every level, level 0 first.
     public let levelSizes: [(width: Int, height: Int)]
     private let temporaryPath: String
-    private var levels: [Level]
+    private let levels: [Level]
     private var rowsWritten = 0
     private var finished = false
     private var published = false
@@ -45,13 +45,14 @@ public final class PyramidTIFFWriter {
         temporaryPath = AtomicFile.temporaryPath(for: path)
         // Past 2^31 pixels the classic format's 32-bit offsets could run out, even compressed.
         let big = width * height > 1 << 31
-        levels = []
+        var levels: [Level] = []
         for (index, size) in sizes.enumerated() {
             let file = index == 0 ? temporaryPath : AtomicFile.temporaryPath(for: path + ".level\(index)")
             let scale = micronsPerPixel.map { ($0.x * Double(width) / Double(size.width), $0.y * Double(height) / Double(size.height)) }
             levels.append(try Level(file: file, outputPath: path, width: size.width, height: size.height, tileSide: tileSide,
                                     reduced: index > 0, micronsPerPixel: scale, big: big, description: index == 0 ? description : nil))
         }
+        self.levels = levels
     }
 
     deinit {
@@ -86,10 +87,7 @@ public final class PyramidTIFFWriter {
     /// Renames the finished file into place (the caller fsyncs the directory once for all outputs).
     public func publish() throws(SlideError) {
         precondition(finished, "publish() before finish()")
-        guard rename(temporaryPath, path) == 0 else {
-            let code = errno
-            throw SlideError(path: path, reason: "cannot rename into place: \(String(cString: strerror(code)))", errorNumber: code)
-        }
+        try TemporaryOutput.publish(temporaryPath, to: path)
         published = true
     }
 
@@ -128,11 +126,7 @@ extension PyramidTIFFWriter {
             self.tileSide = tileSide
             band = [UInt8](repeating: 0, count: width * tileSide)
             tile = [UInt8](repeating: 0, count: tileSide * tileSide)
-            let fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                let code = errno
-                throw SlideError(path: outputPath, reason: "cannot create \(file): \(String(cString: strerror(code)))", errorNumber: code)
-            }
+            let fd = try TemporaryOutput.create(file, for: outputPath, readable: true)
             guard let tiff = unet_tiff_create(fd, file, big ? 1 : 0, diagnostics) else {
                 Glibc.close(fd)
                 unlink(file)
@@ -263,7 +257,7 @@ extension PyramidTIFFWriter {
         }
 
         func failure(_ stage: String) -> SlideError {
-            let message = withUnsafeBytes(of: diagnostics.pointee.first_error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let message = TIFFSlide.message(diagnostics, fallback: "")
             let code = diagnostics.pointee.error_number
             let cause = code == 0 ? "" : " (\(String(cString: strerror(code))))"
             return SlideError(path: outputPath, reason: "TIFF \(stage) failed: \(message.isEmpty ? "libtiff error" : message)\(cause)",

@@ -207,7 +207,7 @@ public final class TIFFSlide {
         return nil
     }
 
-    private static func message(_ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>, fallback: String) -> String {
+    static func message(_ diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>, fallback: String) -> String {
         let text = withUnsafeBytes(of: diagnostics.pointee.first_error) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }

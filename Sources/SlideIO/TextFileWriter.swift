@@ -15,11 +15,7 @@ public final class TextFileWriter {
     public init(path: String) throws(SlideError) {
         self.path = path
         temporaryPath = AtomicFile.temporaryPath(for: path)
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            let code = errno
-            throw SlideError(path: path, reason: "cannot create \(temporaryPath): \(String(cString: strerror(code)))", errorNumber: code)
-        }
+        fd = try TemporaryOutput.create(temporaryPath, for: path)
         buffer.reserveCapacity(Self.flushSize)
     }
 
@@ -36,7 +32,7 @@ public final class TextFileWriter {
     /// Writes what is buffered, fsyncs and closes (still under the temporary name).
     public func finish() throws(SlideError) {
         try flush()
-        guard fsync(fd) == 0 else { throw failure("fsync") }
+        guard fsync(fd) == 0 else { throw failure("fsync", errno) }
         close(fd)
         fd = -1
     }
@@ -44,23 +40,17 @@ public final class TextFileWriter {
     /// Renames the finished file into place (the caller fsyncs the directory once for all outputs).
     public func publish() throws(SlideError) {
         precondition(fd < 0, "publish() before finish()")
-        guard rename(temporaryPath, path) == 0 else { throw failure("rename into place") }
+        try TemporaryOutput.publish(temporaryPath, to: path)
         published = true
     }
 
     private func flush() throws(SlideError) {
-        var written = 0
-        while written < buffer.count {
-            let result = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { throw failure("write") }
-            written += result
-        }
+        let code = buffer.withUnsafeBytes { AtomicFile.writeAll($0, to: fd) }
+        guard code == 0 else { throw failure("write", code) }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private func failure(_ operation: String) -> SlideError {
-        let code = errno
-        return SlideError(path: path, reason: "\(operation) failed: \(String(cString: strerror(code)))", errorNumber: code)
+    private func failure(_ operation: String, _ code: Int32) -> SlideError {
+        SlideError(path: path, reason: "\(operation) failed: \(String(cString: strerror(code)))", errorNumber: code)
     }
 }

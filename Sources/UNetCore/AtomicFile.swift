@@ -19,18 +19,24 @@ public enum AtomicFile {
         let temporary = temporaryPath(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
         guard fd >= 0 else { throw WriteError(path: temporary, operation: "open", errorNumber: errno) }
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else {
-                let code = errno
-                close(fd); unlink(temporary)
-                throw WriteError(path: temporary, operation: "write", errorNumber: code)
-            }
-            written += result
+        let code = bytes.withUnsafeBytes { writeAll($0, to: fd) }
+        guard code == 0 else {
+            close(fd); unlink(temporary)
+            throw WriteError(path: temporary, operation: "write", errorNumber: code)
         }
         try commit(fd: fd, temporary: temporary, to: path)
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR. Returns 0, or the errno that stopped it.
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Int32 {
+        var written = 0
+        while written < bytes.count {
+            let result = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { return result == 0 ? EIO : errno }
+            written += result
+        }
+        return 0
     }
 
     /// A unique temporary name beside `path`, hidden (dot-prefixed) and marked `.tmp`:
