@@ -2,9 +2,7 @@
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-dev pkg-config
-# OpenBLAS auto-detects Zen (or Cooperlake where AVX-512 is exposed, which measured slower than
-# Haswell on every conv shape); Haswell is never slower here. The library reads this when it loads.
-export OPENBLAS_CORETYPE ?= Haswell
+# No OPENBLAS_* or UNET_CPU here: tests and benchmarks run as systemd runs the daemon.
 BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
 
 .PHONY: deps build release test bench demo default-model install clean

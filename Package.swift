@@ -4,7 +4,7 @@ import PackageDescription
 /// Layers, bottom up:
 ///   C modules (one per C library, each imported by exactly one Swift target)
 ///   UNetCore   pure Swift: tensors, errors, small shared value types
-///   UNetEngine model, checkpoint readers/writers, forward pass (imports CBLAS)
+///   UNetEngine model, checkpoint readers/writers, forward pass (imports CBLAS, CKernels)
 ///   SlideIO    TIFF regions in, PNG rows out (imports CTIFF, CPNG)
 ///   Segmentation  slide → tiles → engine → blended stitch → mask/overlay/summary
 ///   Training   datasets, augmentation, training loop, checkpoints, evaluation
@@ -42,12 +42,16 @@ let package = Package(
         .target(name: "CTIFF", linkerSettings: [.linkedLibrary("tiff")]),
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The engine's own SIMD kernels: each instruction set is a function attribute and the path is
+        // chosen at run time, so no -m flag ties the binary to the build machine. Always optimised:
+        // at -O0 the vector code would be too slow even for debug-build tests.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "UNetCore"),
         .target(
             name: "UNetEngine",
             dependencies: [
-                "UNetCore", "CBLAS",
+                "UNetCore", "CBLAS", "CKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -99,12 +99,15 @@ def bench_torch(model, x, runs, channels_last=False):
     return t, out.contiguous().numpy()
 
 
-def bench_unet(unet, pth, tile, threads, timeout=600):
-    """Returns (megapixels_per_second or None, message)."""
+def bench_unet(unet, pth, tile, threads, cpu_path="", timeout=600):
+    """Returns (megapixels_per_second or None, message). Runs in the environment systemd gives the
+    daemon: no OPENBLAS_* variables; UNET_CPU only when `cpu_path` forces one."""
     if not unet or not os.path.isfile(unet) or not os.access(unet, os.X_OK):
         return None, f"binary not found: {unet}"
     cmd = [unet, "bench", "--model", pth, "--tile", str(tile), "--threads", str(threads), "--json"]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_") and k != "UNET_CPU"}
+    if cpu_path:
+        env["UNET_CPU"] = cpu_path
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -141,6 +144,8 @@ def main():
     ap.add_argument("--unet", default=default_unet if os.path.exists(default_unet) else None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--unet-cpu", default="",
+                    help="comma-separated UNET_CPU values to run unet with (empty: the detected path only), e.g. ',generic'")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -160,7 +165,9 @@ def main():
         t_ort, y_ort, ort_version = bench_ort(onnx_path, x, args.threads, args.runs)
         t_pt, y_pt = bench_torch(model, x, args.runs)
         t_cl, y_cl = bench_torch(model, x, args.runs, channels_last=True)
-        unet_mps, unet_msg = bench_unet(args.unet, pth, args.tile, args.threads)
+        unet_runs = {path: bench_unet(args.unet, pth, args.tile, args.threads, path)
+                     for path in args.unet_cpu.split(",")}
+        unet_mps, unet_msg = unet_runs[args.unet_cpu.split(",")[0]]
 
     ort_mps, pt_mps, cl_mps = mp / t_ort, mp / t_pt, mp / t_cl
     diff_ort = float(np.abs(y_ort - y_pt).max())
@@ -174,6 +181,7 @@ def main():
         "pytorch_mps": pt_mps,
         "pytorch_channels_last_mps": cl_mps,
         "unet_mps": unet_mps,
+        "unet_mps_by_cpu_path": {path or "detected": mps for path, (mps, _) in unet_runs.items()},
         "unet_over_onnxruntime": unet_mps / ort_mps if unet_mps else None,
         "unet_over_pytorch": unet_mps / pt_mps if unet_mps else None,
         "torch_version": torch.__version__,
@@ -192,12 +200,16 @@ def main():
     print(f"{'onnxruntime (CPU EP)':28s} {t_ort * 1e3:10.2f} {ort_mps:10.4f}")
     print(f"{'pytorch (NCHW)':28s} {t_pt * 1e3:10.2f} {pt_mps:10.4f}")
     print(f"{'pytorch (channels_last)':28s} {t_cl * 1e3:10.2f} {cl_mps:10.4f}")
+    for path, (mps, message) in unet_runs.items():
+        name = f"unet (UNET_CPU={path})" if path else "unet (nothing set)"
+        if mps:
+            print(f"{name:28s} {mp / mps * 1e3:10.2f} {mps:10.4f}")
+        else:
+            print(f"{name:28s} {'unavailable':>21s}  ({message})")
     if unet_mps:
-        print(f"{'unet':28s} {mp / unet_mps * 1e3:10.2f} {unet_mps:10.4f}")
         print(f"unet/onnxruntime = {result['unet_over_onnxruntime']:.3f}, "
               f"unet/pytorch = {result['unet_over_pytorch']:.3f}")
-    else:
-        print(f"{'unet':28s} {'unavailable':>21s}  ({unet_msg})")
+
     print(f"max |ORT - PyTorch| = {diff_ort:.2e}; max |channels_last - NCHW| = {diff_cl:.2e}")
 
 

@@ -29,7 +29,8 @@ public struct Daemon {
         try Self.claimSocketPath(configuration.socket)
         let io = BlockingPool(threads: 2), compute = BlockingPool(threads: 1)
         let configuration = self.configuration
-        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads, io: io) }
+        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads,
+                                                              precision: configuration.precision, io: io) }
         let store = try await io.run { try JobStore(path: configuration.database) }
         let status = DaemonStatus()
         let notifier = SystemdNotifier()

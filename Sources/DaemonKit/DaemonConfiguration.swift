@@ -1,6 +1,7 @@
 import Foundation
 import Segmentation
 import TOMLKit
+import UNetEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +20,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// nil: the embedded default model.
     public var model: String?
     public var threads: Int = 2
+    /// `fp32` (the default: what the PyTorch golden tests prove), `bf16`, or `auto` (bf16 where the CPU
+    /// has native bf16 dot products).
+    public var precision: Precision = .fp32
     public var tile: Int = 512
     public var overlap: Int = 32
     public var threshold: Float?
@@ -52,6 +56,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var metricsLog: String { logs + "/metrics.jsonl" }
     public var spool: String { state + "/spool" }
     public var database: String { state + "/jobs.sqlite" }
+
+    /// Sets `precision` from its name (`fp32`, `bf16`, `auto`); `source` names the flag or key in the error.
+    public mutating func setPrecision(_ name: String, source: String) throws {
+        guard let choice = Precision(rawValue: name) else {
+            throw Problem(message: "\(source) must be \"fp32\", \"bf16\" or \"auto\", not \"\(name)\"")
+        }
+        precision = choice
+    }
 
     public struct Problem: Error, CustomStringConvertible {
         public let message: String
@@ -89,7 +101,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "socket": socket = try string()
             case "model": model = try string()
             case "threads": threads = try integer(Limits.threads)
-            case "tile": tile = try integer(Limits.tile)
+            case "precision": try setPrecision(value.string ?? "", source: "\(path): key 'precision'")            case "tile": tile = try integer(Limits.tile)
             case "overlap": overlap = try integer(Limits.overlap)
             case "threshold": threshold = Float(try number(0...1))
             case "max_pixels": maximumPixels = try integer(1...Int.max)

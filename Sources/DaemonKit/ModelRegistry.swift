@@ -44,23 +44,25 @@ public actor ModelRegistry {
     public private(set) var lastReload: StatusResponse.LastReload?
     private let configuredPath: String?
     private let threads: Int
+    private let precision: Precision
     private let io: BlockingPool
 
     /// Loads and checks the configured model (blocking: this runs once, before the services start).
-    public init(path: String?, threads: Int, io: BlockingPool) throws {
+    public init(path: String?, threads: Int, precision: Precision = .fp32, io: BlockingPool) throws {
         configuredPath = path
         self.threads = threads
+        self.precision = precision
         self.io = io
-        current = try Self.loadChecked(path: path, threads: threads)
+        current = try Self.loadChecked(path: path, threads: threads, precision: precision)
     }
 
     /// Loads `path` (or the configured model); returns the error message when refused.
     @discardableResult
     public func reload(path: String? = nil) async -> String? {
         let target = path ?? configuredPath
-        let threads = self.threads
+        let threads = self.threads, precision = self.precision
         do {
-            let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads) }
+            let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads, precision: precision) }
             current = candidate
             lastReload = .init(ok: true, at: Date(), error: nil)
             return nil
@@ -71,13 +73,13 @@ public actor ModelRegistry {
         }
     }
 
-    static func loadChecked(path: String?, threads: Int) throws -> LoadedModel {
+    static func loadChecked(path: String?, threads: Int, precision: Precision) throws -> LoadedModel {
         let file = try DefaultModel.load(explicitPath: path)
-        let segmenter = try SlideSegmenter(model: file, threads: threads)
+        let segmenter = try SlideSegmenter(model: file, threads: threads, precision: precision)
         // A fixed, image-like 64×64 tile through the whole network must give finite probabilities.
         let side = 64
         let pixels = (0..<(side * side * 3)).map { UInt8(truncatingIfNeeded: ($0 * 37) ^ ($0 >> 7)) }
-        let probe = ImagePredictor(network: try file.network(), preprocessing: file.metadata.preprocessing, threads: 1)
+        let probe = ImagePredictor(network: try file.network(precision: precision), preprocessing: file.metadata.preprocessing, threads: 1)
         let probabilities = probe.probabilities(.init(width: side, height: side, pixels: pixels))
         guard probabilities.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
             throw CheckpointProblem("\(file.path): test inference produced non-finite probabilities")

@@ -18,10 +18,14 @@ public final class SlideSegmenter {
     public let model: ModelFile
     private let runner: UNetRunner
 
-    public init(model: ModelFile, threads: Int) throws(CheckpointProblem) {
+    /// `precision`: `.auto` resolves for this CPU; the summary names what was used.
+    public init(model: ModelFile, threads: Int, precision: Precision = .fp32) throws(CheckpointProblem) {
         self.model = model
-        runner = UNetRunner(network: try model.network(), threads: threads)
+        runner = UNetRunner(network: try model.network(precision: precision), threads: threads)
     }
+
+    /// The arithmetic this segmenter runs in (`fp32` or `bf16`).
+    public var precision: Precision { runner.network.precision }
 
     /// Segments `slidePath` into `outputDirectory`. Throws `SlideError` naming the file and the problem;
     /// on any failure no output is left behind.
@@ -147,6 +151,7 @@ public final class SlideSegmenter {
             networkWidth: networkWidth, networkHeight: networkHeight, tileWidth: tileWidth, tileHeight: tileHeight,
             overlap: options.overlap, tilesRun: tilesRun, tilesSkipped: tilesSkipped,
             model: .init(path: model.path, sha256: model.sha256, architecture: model.metadata.architecture.description),
+            precision: runner.network.precision, cpuPath: runner.network.cpuPath,
             preprocessing: preprocessing, threshold: threshold, inputScale: scale,
             slideMPP: choice.slide?.micronsPerPixelX, mppSource: choice.slide?.source, modelMPP: choice.modelMPP,
             objects: outputs.objectCount, warnings: choice.warnings,

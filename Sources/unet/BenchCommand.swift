@@ -9,11 +9,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Model file (.pth or .safetensors).") var model: String
     @Option(help: "Tile side in pixels (at least 16).") var tile = 256
     @Option(help: "Threads for the matrix products.") var threads = 2
+    @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: Precision = .fp32
     @Option(help: "Measured runs (at least 5).") var runs = 7
     @Option(help: "Warm-up runs.") var warmup = 2
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Time training steps (forward, backward, Adam) instead of inference.") var train = false
     @Option(help: "Batch size for --train.") var batch = 8
+    @Flag(help: "Also time every layer (in its own extra runs), with the kernel that ran it.") var layers = false
 
     func validate() throws {
         guard tile >= 16, !train || tile % 16 == 0 else { throw ValidationError("--tile must be at least 16 (a multiple of 16 with --train)") }
@@ -37,7 +39,8 @@ struct BenchCommand: ParsableCommand {
                 }
                 return
             }
-            let result = try InferenceBenchmark(tile: tile, threads: threads, warmupRuns: warmup, measuredRuns: runs).run(file)
+            let result = try InferenceBenchmark(tile: tile, threads: threads, warmupRuns: warmup, measuredRuns: runs,
+                                                precision: precision, profileLayers: layers).run(file)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -46,8 +49,22 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%@: %d² tile, %d threads: median %.1f ms, %.3f MP/s, peak RSS %.0f MiB",
                              result.architecture.description, tile, threads, result.medianSeconds * 1000,
                              result.megapixelsPerSecond, Double(result.peakResidentBytes) / 1048576))
-                print("BLAS: \(result.blas)")
+                print("CPU path: \(result.cpuPath.rawValue); precision: \(result.precision.rawValue); BLAS: \(result.blas)")
+                if let entries = result.layers { print(Self.table(entries)) }
             }
         }
+        }
+
+    /// One line per layer: name, kernel, channels, size, milliseconds, share of the pass, GFLOP/s.
+    static func table(_ entries: [LayerProfile.Entry]) -> String {
+        let total = entries.reduce(0) { $0 + $1.seconds }
+        var lines = ["layer          kernel          in→out       size       ms      %   GFLOP/s"]
+        for entry in entries {
+            lines.append(String(format: "%-14@ %-15@ %4d→%-6d %4d×%-5d %7.2f %6.1f %8.1f", entry.layer as NSString, entry.kernel as NSString,
+                                entry.inputChannels, entry.outputChannels, entry.height, entry.width,
+                                entry.seconds * 1000, 100 * entry.seconds / total, entry.gigaflopsPerSecond))
+        }
+        lines.append(String(format: "total %.2f ms", total * 1000))
+        return lines.joined(separator: "\n")
     }
 }

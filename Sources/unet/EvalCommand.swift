@@ -16,6 +16,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "BreCaHAD classes drawn as foreground, comma-separated.") var truthClasses = "tumor"
     @Option(help: "Radius of BreCaHAD points in pixels.") var truthRadius = 20
     @Option(help: "Threads.") var threads = 2
+    @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: Precision = .fp32
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -23,7 +24,7 @@ struct EvalCommand: ParsableCommand {
             let file = try DefaultModel.load(explicitPath: model)
             let dataset = try LabelledDataset.load(directory: data, truth: GroundTruthOptions(
                 classes: truthClasses.split(separator: ",").map(String.init), radius: truthRadius))
-            let report = EvaluationReport.evaluate(network: try file.network(), preprocessing: file.metadata.preprocessing,
+            let report = EvaluationReport.evaluate(network: try file.network(precision: precision), preprocessing: file.metadata.preprocessing,
                                                    threshold: threshold ?? file.metadata.threshold, images: dataset.images, threads: threads)
             if json {
                 let encoder = JSONEncoder()

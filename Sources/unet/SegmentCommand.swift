@@ -36,6 +36,7 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Leave objects smaller than this many pixels out of the GeoJSON and CSV.") var minObjectArea = 0
     @Flag(help: "Skip tiles without tissue (Otsu on saturation).") var skipBackground = false
     @Option(help: "Threads.") var threads = 2
+    @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: Precision = .fp32
     @Option(help: "Ground truth file (BreCaHAD .json or mask .png) for a single slide.") var truth: String?
     @Option(help: "BreCaHAD classes drawn as foreground, comma-separated.") var truthClasses = "tumor"
     @Option(help: "Radius of BreCaHAD points in pixels.") var truthRadius = 20
@@ -56,7 +57,7 @@ struct SegmentCommand: ParsableCommand {
         var failures = 0
         try reportingErrors {
             let modelFile = try DefaultModel.load(explicitPath: model)
-            let segmenter = try SlideSegmenter(model: modelFile, threads: threads)
+            let segmenter = try SlideSegmenter(model: modelFile, threads: threads, precision: precision)
             var options = SegmentationOptions(tile: tile, overlap: overlap, threshold: threshold, channelOrder: channelOrder,
                                               inputScale: inputScale, writeProbabilities: probabilities, threads: threads,
                                               overlayMaximumSide: overlayMaxSide, skipBackground: skipBackground,
@@ -95,4 +96,5 @@ struct SegmentCommand: ParsableCommand {
 }
 
 extension MPPMode: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 extension ObjectDescription.ObjectType: ExpressibleByArgument {}

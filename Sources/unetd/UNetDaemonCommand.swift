@@ -14,6 +14,7 @@ struct UNetDaemonCommand: AsyncParsableCommand {
     @Option(help: "Model file; default: the config's, else the embedded default model.") var model: String?
     @Option(help: "TOML configuration file (etc/unetd/unetd.toml documents every key).") var config: String?
     @Option(help: "Threads (1–256).") var threads: Int?
+    @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: String?
     @Option(help: "Seconds a file must be unchanged before it is claimed.") var quietPeriod: Double?
     @Option(help: "Seconds between full inbox scans.") var rescanInterval: Double?
     @Option(help: "Unix socket path.") var socket: String?
@@ -27,6 +28,7 @@ struct UNetDaemonCommand: AsyncParsableCommand {
             if let config { try configuration.apply(tomlFile: config) }
             if let model { configuration.model = model }
             if let threads { configuration.threads = threads }
+            if let precision { try configuration.setPrecision(precision, source: "--precision") }
             if let quietPeriod { configuration.quietPeriod = quietPeriod }
             if let rescanInterval { configuration.rescanInterval = rescanInterval }
             if let socket { configuration.socket = socket }

@@ -20,6 +20,48 @@ import UNetCore
         try expectMatchesGolden(model, golden: Fixtures.engine("\(variant).golden.safetensors"))
     }
 
+    /// Every kernel path against the same goldens: the portable copy of the AVX-512 kernel runs
+    /// everywhere; native paths this CPU lacks are skipped.
+    @Test(arguments: variants) func portableAVX512KernelMatchesPyTorch(variant: String) throws {
+        let model = try ModelFile.load(path: Fixtures.engine("\(variant).pth"))
+        let network = try UNet(stateDict: model.tensors, cpuPath: .generic, directKernel: .portable16)
+        try expectMatchesGolden(network, golden: Fixtures.engine("\(variant).golden.safetensors"))
+    }
+
+    @Test(arguments: variants) func genericPathMatchesPyTorch(variant: String) throws {
+        try expectPathMatchesGolden(.generic, variant: variant)
+    }
+
+    @Test(.enabled(if: CPUPath.avx2.isSupported, "this CPU has no AVX2 with FMA"), arguments: variants)
+    func avx2PathMatchesPyTorch(variant: String) throws {
+        try expectPathMatchesGolden(.avx2, variant: variant)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512.isSupported, "this CPU has no AVX-512"), arguments: variants)
+    func avx512PathMatchesPyTorch(variant: String) throws {
+        try expectPathMatchesGolden(.avx512, variant: variant)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512bf16.isSupported, "this CPU has no AVX-512 BF16"), arguments: variants)
+    func avx512bf16PathMatchesPyTorch(variant: String) throws {
+        try expectPathMatchesGolden(.avx512bf16, variant: variant)
+    }
+
+    /// Bands are split by thread count, but no output value is a sum across bands: any thread count
+    /// gives the same logits, bit for bit, on every path.
+    @Test func threadCountDoesNotChangeTheOutput() throws {
+        let model = try ModelFile.load(path: Fixtures.engine("bare_transposed_c2.pth"))
+        let golden = try SafeTensors.read(url: URL(fileURLWithPath: Fixtures.engine("bare_transposed_c2.golden.safetensors")))
+        let input = try #require(golden.tensors["input"])
+        for path in CPUPath.allCases where path.isSupported {
+            let network = try UNet(stateDict: model.tensors, cpuPath: path)
+            let reference = try UNetRunner(network: network, threads: 1).logits(input)
+            for threads in [2, 3, 4, 8, 16] {
+                #expect(try UNetRunner(network: network, threads: threads).logits(input) == reference, "\(path.rawValue), \(threads) threads")
+            }
+        }
+    }
+
     @Test func halfPrecisionCheckpointIsConvertedToFloat() throws {
         let model = try ModelFile.load(path: Fixtures.engine("bad/fp16.pth"))
         try expectMatchesGolden(model, golden: Fixtures.engine("bad/fp16.golden.safetensors"))
@@ -55,10 +97,19 @@ import UNetCore
         #expect(first == again)
     }
 
+    private func expectPathMatchesGolden(_ path: CPUPath, variant: String) throws {
+        let model = try ModelFile.load(path: Fixtures.engine("\(variant).pth"))
+        try expectMatchesGolden(try UNet(stateDict: model.tensors, cpuPath: path), golden: Fixtures.engine("\(variant).golden.safetensors"))
+    }
+
     private func expectMatchesGolden(_ model: ModelFile, golden path: String) throws {
+        try expectMatchesGolden(try model.network(), golden: path)
+    }
+
+    private func expectMatchesGolden(_ network: UNet, golden path: String) throws {
         let golden = try SafeTensors.read(url: URL(fileURLWithPath: path))
         let input = try #require(golden.tensors["input"])
-        let runner = UNetRunner(network: try model.network())
+        let runner = UNetRunner(network: network)
         let logits = try runner.logits(input)
         let probability = try runner.probability(input)
         let logitError = logits.maxAbsoluteDifference(to: try #require(golden.tensors["logits"]))

@@ -14,7 +14,7 @@ import UNetCore
         let fast = WinogradConv3x3(conv)
         let input = (0..<(inputs * height * width)).map { _ in Float.random(in: 0...1, using: &generator) }
         let parallel = ParallelBands(workers: 2)
-        let scratchPerWorker = max(fast.scratchCount(width: width), conv.columnRows * width * conv.bandRows(height: height, width: width, workers: 2))
+        let scratchPerWorker = max(fast.scratchCount(width: width), conv.columnRows * width * conv.bandRows(height: height, width: width))
         var scratch = [Float](repeating: 0, count: 2 * scratchPerWorker)
         var direct = [Float](repeating: 0, count: outputs * height * width), winograd = direct
         input.withUnsafeBufferPointer { x in

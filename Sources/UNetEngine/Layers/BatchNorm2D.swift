@@ -15,4 +15,10 @@ struct BatchNorm2D: Sendable {
         runningMean = tensors["\(prefix).running_mean"]!.scalars
         runningVariance = tensors["\(prefix).running_var"]!.scalars
     }
+
+    /// Eval-mode BatchNorm as `x·scale + shift` per channel (computed in double precision).
+    var affine: (scale: [Float], shift: [Float]) {
+        let scale = weight.indices.map { Double(weight[$0]) / (Double(runningVariance[$0]) + Double(epsilon)).squareRoot() }
+        return (scale.map { Float($0) }, weight.indices.map { Float(Double(bias[$0]) - Double(runningMean[$0]) * scale[$0]) })
+    }
 }

@@ -20,6 +20,14 @@ struct Conv2D: Sendable {
         self.bias = bias?.scalars ?? [Float](repeating: 0, count: outputChannels)
     }
 
+    /// The same convolution with weights and bias rounded to bf16 (`Precision.bf16`).
+    func roundedToBF16() -> Conv2D {
+        var rounded = self
+        rounded.weight = BFloat16.rounded(weight)
+        rounded.bias = BFloat16.rounded(bias)
+        return rounded
+    }
+
     /// Rows of the im2col matrix (the GEMM's inner dimension).
     var columnRows: Int { inputChannels * kernelSize * kernelSize }
 
@@ -43,7 +51,7 @@ struct Conv2D: Sendable {
                  scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int, parallel: ParallelBands) {
         let plane = height * width
         if kernelSize == 1 {
-            parallel.split(count: plane) { _, pixels in
+            parallel.forEach(count: plane, chunk: ParallelBands.largestBand(plane)) { _, pixels in
                 weight.withUnsafeBufferPointer { w in
                     BLAS.gemm(m: outputChannels, n: pixels.count, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
                               b: input + pixels.lowerBound, ldb: plane, c: output + pixels.lowerBound, ldc: plane)
@@ -52,7 +60,7 @@ struct Conv2D: Sendable {
             }
             return
         }
-        let bandRows = self.bandRows(height: height, width: width, workers: parallel.workers)
+        let bandRows = self.bandRows(height: height, width: width)
         precondition(bandRows * width * columnRows <= columnsPerWorker, "im2col scratch too small for one band")
         parallel.forEach(count: height, chunk: bandRows) { worker, rows in
             let columns = scratch + worker * columnsPerWorker
@@ -70,11 +78,11 @@ struct Conv2D: Sendable {
 
     /// Output rows per im2col band: about `bandBudget` floats of columns, but never fewer than
     /// `minimumBandPixels` pixels (so wide-K layers do not repack their weights for every sliver), and
-    /// no more than an even share per worker.
-    func bandRows(height: Int, width: Int, workers: Int) -> Int {
+    /// no more than `ParallelBands.largestBand`.
+    func bandRows(height: Int, width: Int) -> Int {
         let pixels = max(Self.bandBudget / columnRows, Self.minimumBandPixels)
         let rows = (pixels + width - 1) / width
-        return max(1, min(rows, (height + workers - 1) / workers))
+        return max(1, min(rows, ParallelBands.largestBand(height)))
     }
 
     /// 2 MiB of columns per worker and at least 512 pixels per GEMM: measured best of 128 KiB–8 MiB

@@ -6,18 +6,24 @@ struct DoubleConv: Sendable {
     let first: Conv2D
     let second: Conv2D
     /// The kernels that run the two convolutions at inference: Winograd where there are enough
-    /// channels, else shifted rows (3 copies of the input instead of im2col's 9).
+    /// channels, else the CPU path's direct kernel, else (generic path) shifted rows (3 copies of the
+    /// input instead of im2col's 9).
     let kernels: [ConvolutionKernel]
+    /// With `Precision.bf16`, each convolution's BatchNorm, applied after it (nil: folded into the weights).
+    let batchNormsAfterBF16: [(scale: [Float], shift: [Float])]?
 
     enum ConvolutionKernel: Sendable {
         case winograd(WinogradConv3x3)
+        case direct(DirectConv3x3)
         case shiftedRows(ShiftedRowsConv3x3)
         /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
         case im2col(Conv2D)
 
-        init(_ conv: Conv2D) {
+        init(_ conv: Conv2D, directKernel: DirectConv3x3.Kernel?) {
             if WinogradConv3x3.isWorthwhile(for: conv) {
                 self = .winograd(WinogradConv3x3(conv))
+            } else if let kernel = directKernel {
+                self = .direct(DirectConv3x3(conv, kernel: kernel))
             } else if conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels {
                 self = .shiftedRows(ShiftedRowsConv3x3(conv))
             } else {
@@ -25,39 +31,58 @@ struct DoubleConv: Sendable {
             }
         }
 
-        func scratchCount(height: Int, width: Int, workers: Int) -> Int {
+        /// What `unet bench --layers` calls it.
+        var name: String {
             switch self {
-            case .winograd(let fast): fast.scratchCount(width: width)
-            case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width, workers: workers)
-            case .im2col(let conv): conv.columnRows * width * conv.bandRows(height: height, width: width, workers: workers)
+            case .winograd: "winograd"
+            case .direct(let direct): "direct-\(direct.kernel)"
+            case .shiftedRows: "shifted-rows"
+            case .im2col: "im2col"
             }
         }
 
-        func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
+        func scratchCount(height: Int, width: Int, workers: Int) -> Int {
+            switch self {
+            case .winograd(let fast): fast.scratchCount(width: width)
+            case .direct(let direct): direct.scratchCount(height: height, width: width, workers: workers)
+            case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width)
+            case .im2col(let conv): conv.columnRows * width * conv.bandRows(height: height, width: width)
+            }
+        }
+
+        func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
             switch self {
             case .winograd(let fast):
-                fast.forward(input: input, height: height, width: width, output: output, relu: true,
+                fast.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+            case .direct(let direct):
+                direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
             case .shiftedRows(let shifted):
-                shifted.forward(input: input, height: height, width: width, output: output, relu: true,
+                shifted.forward(input: input, height: height, width: width, output: output, relu: relu,
                                 scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
             case .im2col(let conv):
-                conv.forward(input: input, height: height, width: width, output: output, relu: true,
+                conv.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, columnsPerWorker: scratchPerWorker, parallel: parallel)
             }
         }
     }
 
     /// Builds the block from `PREFIX.{0,1,3,4}.*` of a validated state dict.
-    init(_ tensors: [String: Tensor], prefix: String) {
+    /// With `Precision.bf16` the block runs as PyTorch's CPU autocast runs it: each convolution on
+    /// bf16-rounded weights, bias and input with fp32 sums, its output rounded to bf16, then BatchNorm
+    /// and ReLU in fp32, rounded again for the next convolution. (Folding BatchNorm first and rounding
+    /// the folded weights measured further from fp32 on the bundled slides: max |Δprob| 0.036 against 0.023.)
+    init(_ tensors: [String: Tensor], prefix: String, directKernel: DirectConv3x3.Kernel?, precision: Precision) {
         func conv(_ index: Int) -> Conv2D {
-            Conv2D(weight: tensors["\(prefix).\(index).weight"]!, bias: tensors["\(prefix).\(index).bias"])
-                .folding(BatchNorm2D(tensors, prefix: "\(prefix).\(index + 1)"))
+            let plain = Conv2D(weight: tensors["\(prefix).\(index).weight"]!, bias: tensors["\(prefix).\(index).bias"])
+            let norm = BatchNorm2D(tensors, prefix: "\(prefix).\(index + 1)")
+            return precision == .bf16 ? plain.roundedToBF16() : plain.folding(norm)
         }
+        batchNormsAfterBF16 = precision == .bf16 ? [1, 4].map { BatchNorm2D(tensors, prefix: "\(prefix).\($0)").affine } : nil
         first = conv(0)
         second = conv(3)
-        kernels = [ConvolutionKernel(first), ConvolutionKernel(second)]
+        kernels = [ConvolutionKernel(first, directKernel: directKernel), ConvolutionKernel(second, directKernel: directKernel)]
     }
 
     /// Scratch per worker both kernels need at this size.
@@ -65,12 +90,23 @@ struct DoubleConv: Sendable {
         kernels.map { $0.scratchCount(height: height, width: width, workers: workers) }.max()!
     }
 
+    /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
-                 parallel: ParallelBands) {
-        kernels[0].forward(input: input, height: height, width: width, output: middle,
-                           scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
-        kernels[1].forward(input: middle, height: height, width: width, output: output,
-                           scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
+                 parallel: ParallelBands, name: @autoclosure () -> String = "", profile: LayerProfile? = nil) {
+        for (index, conv) in [first, second].enumerated() {
+            let source = index == 0 ? input : UnsafePointer(middle), target = index == 0 ? middle : output
+            let run = {
+                kernels[index].forward(input: source, height: height, width: width, output: target, relu: batchNormsAfterBF16 == nil,
+                                       scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
+                if let norms = batchNormsAfterBF16 {
+                    BFloat16.roundThroughBatchNorm(target, scale: norms[index].scale, shift: norms[index].shift,
+                                                   plane: height * width, parallel: parallel)
+                }
+            }
+            guard let profile else { run(); continue }
+            profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name, input: conv.inputChannels,
+                            output: conv.outputChannels, height: height, width: width, kernelSize: 3, run)
+        }
     }
 }

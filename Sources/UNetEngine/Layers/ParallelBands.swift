@@ -28,7 +28,16 @@ struct ParallelBands: @unchecked Sendable {
         }
     }
 
-    /// Splits `0..<count` into one contiguous range per worker.
+    /// Bands are cut the same way whatever the thread count, into at least this many where there is
+    /// room, so every output value is computed by the same calls and 1, 2, 4 or 16 threads give the
+    /// same result bit for bit (OpenBLAS may sum differently for a product of another width).
+    static let minimumBands = 8
+
+    /// The largest band of `count` rows (or pixels) that still leaves `minimumBands` bands.
+    static func largestBand(_ count: Int) -> Int { max(1, (count + minimumBands - 1) / minimumBands) }
+
+    /// Splits `0..<count` into one contiguous range per worker. Only for work whose results do not
+    /// depend on the split (copies, pooling, per-channel passes).
     func split(count: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         forEach(count: count, chunk: max(1, (count + workers - 1) / workers), body)
     }

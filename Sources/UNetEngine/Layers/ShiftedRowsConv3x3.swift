@@ -34,18 +34,18 @@ struct ShiftedRowsConv3x3: Sendable {
 
     var columnRows: Int { inputChannels * 3 }
 
-    func bandRows(height: Int, width: Int, workers: Int) -> Int {
+    func bandRows(height: Int, width: Int) -> Int {
         let pixels = max(Self.bandBudget / columnRows, Self.minimumBandPixels)
-        return max(1, min((pixels + width - 1) / width, (height + workers - 1) / workers))
+        return max(1, min((pixels + width - 1) / width, ParallelBands.largestBand(height)))
     }
 
-    func scratchCount(height: Int, width: Int, workers: Int) -> Int {
-        columnRows * (bandRows(height: height, width: width, workers: workers) + 2) * width
+    func scratchCount(height: Int, width: Int) -> Int {
+        columnRows * (bandRows(height: height, width: width) + 2) * width
     }
 
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
-        let plane = height * width, bandRows = bandRows(height: height, width: width, workers: parallel.workers)
+        let plane = height * width, bandRows = bandRows(height: height, width: width)
         parallel.forEach(count: height, chunk: bandRows) { worker, rows in
             let columns = scratch + worker * scratchPerWorker
             let span = (rows.count + 2) * width, pixels = rows.count * width

@@ -9,7 +9,7 @@ struct TransposedConv2x2: Sendable {
     var weightRows: [Float]
     var bias: [Float]
 
-    init(weight: Tensor, bias: Tensor) {
+    init(weight: Tensor, bias: Tensor, roundedToBF16: Bool = false) {
         inputChannels = weight.shape[0]
         outputChannels = weight.shape[1]
         var rows = [Float](repeating: 0, count: outputChannels * 4 * inputChannels)
@@ -18,8 +18,8 @@ struct TransposedConv2x2: Sendable {
                 for d in 0..<4 { rows[(o * 4 + d) * inputChannels + i] = weight.scalars[(i * outputChannels + o) * 4 + d] }
             }
         }
-        weightRows = rows
-        self.bias = bias.scalars
+        weightRows = roundedToBF16 ? BFloat16.rounded(rows) : rows
+        self.bias = roundedToBF16 ? BFloat16.rounded(bias.scalars) : bias.scalars
     }
 
     /// Scratch elements `forward` needs for an `height × width` input.
@@ -29,7 +29,7 @@ struct TransposedConv2x2: Sendable {
                  output: UnsafeMutablePointer<Float>, placement: PaddedPlacement, scratch: UnsafeMutablePointer<Float>,
                  parallel: ParallelBands) {
         let pixels = height * width
-        parallel.split(count: pixels) { _, columns in
+        parallel.forEach(count: pixels, chunk: ParallelBands.largestBand(pixels)) { _, columns in
             weightRows.withUnsafeBufferPointer { w in
                 BLAS.gemm(m: outputChannels * 4, n: columns.count, k: inputChannels, a: w.baseAddress!, lda: inputChannels,
                           b: input + columns.lowerBound, ldb: pixels, c: scratch + columns.lowerBound, ldc: pixels)

@@ -63,7 +63,7 @@ struct WinogradConv3x3: Sendable {
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
         let tilesPerRow = (width + 1) / 2, tileRows = (height + 1) / 2
-        let bandTileRows = max(1, min(tilesPerBand(tilesPerRow: tilesPerRow) / tilesPerRow, (tileRows + parallel.workers - 1) / parallel.workers))
+        let bandTileRows = max(1, min(tilesPerBand(tilesPerRow: tilesPerRow) / tilesPerRow, ParallelBands.largestBand(tileRows)))
         parallel.forEach(count: tileRows, chunk: bandTileRows) { worker, band in
             let tiles = band.count * tilesPerRow
             let transformed = scratch + worker * scratchPerWorker

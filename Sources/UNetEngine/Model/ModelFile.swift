@@ -78,8 +78,10 @@ public struct ModelFile: Sendable {
         }
     }
 
-    /// The inference network (BatchNorm folded).
-    public func network() throws(CheckpointProblem) -> UNet { try UNet(stateDict: tensors) }
+    /// The inference network (BatchNorm folded), on this CPU's selected path.
+    public func network(precision: Precision = .fp32) throws(CheckpointProblem) -> UNet {
+        try UNet(stateDict: tensors, precision: precision)
+    }
 
     /// This model as a native safetensors image with `metadata` in its header.
     public func safetensorsImage(metadata: ModelMetadata) -> [UInt8] { Self.safetensorsImage(tensors: tensors, metadata: metadata) }

@@ -5,17 +5,20 @@ public struct ModelSummary: Codable, Sendable {
     public var sha256: String
     public var parameterCount: Int
     public var metadata: ModelMetadata
+    /// The instruction-set path this machine would run the model on.
+    public var cpuPath: CPUPath
 
-    public init(_ file: ModelFile) {
+    public init(_ file: ModelFile, cpuPath: CPUPath = .selected) {
         path = file.path
         format = file.format.rawValue
         sha256 = file.sha256
         parameterCount = file.metadata.architecture.parameterCount
         metadata = file.metadata
+        self.cpuPath = cpuPath
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, format, sha256, parameterCount = "parameter_count", metadata
+        case path, format, sha256, parameterCount = "parameter_count", metadata, cpuPath = "cpu_path"
     }
 
     public var text: String {
@@ -31,6 +34,7 @@ public struct ModelSummary: Codable, Sendable {
             "input scale:    \(metadata.inputScale)",
             "mpp:            " + (metadata.micronsPerPixel.map { "\($0) µm/px" } ?? "not declared"),
             "class:          \(metadata.foregroundClassName)",
+            "cpu path:       \(cpuPath.rawValue) (this machine)",
         ]
         let source = metadata.provenance
         if let file = source.sourceFile { lines.append("source:         \(file) (sha256 \(source.sourceSHA256 ?? "?"))") }

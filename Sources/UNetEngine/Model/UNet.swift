@@ -5,6 +5,10 @@ import UNetCore
 /// reusable activation buffers.
 public struct UNet: Sendable {
     public let architecture: UNetArchitecture
+    /// The instruction-set path its convolutions run on.
+    public let cpuPath: CPUPath
+    /// The arithmetic it runs in (`fp32` or `bf16`, never `auto`).
+    public let precision: Precision
     let encoder: [DoubleConv]
     let decoder: [(upsampler: Upsampler, conv: DoubleConv)]
     let outputConv: Conv2D
@@ -15,17 +19,31 @@ public struct UNet: Sendable {
     }
 
     /// Builds the network from a state dict; validates it against the inferred architecture first.
-    public init(stateDict tensors: [String: Tensor]) throws(CheckpointProblem) {
+    /// `cpuPath` must be supported by this CPU (`CPUPath.isSupported`).
+    /// `precision` `.auto` means bf16 where the path has native bf16 dot products.
+    public init(stateDict tensors: [String: Tensor], cpuPath: CPUPath = .selected, precision: Precision = .fp32) throws(CheckpointProblem) {
+        try self.init(stateDict: tensors, cpuPath: cpuPath, directKernel: cpuPath.directConvolution, precision: precision)
+    }
+
+    /// As above, with the direct-convolution kernel chosen separately (tests run the portable copy of
+    /// the AVX-512 kernel this way on any CPU).
+    init(stateDict tensors: [String: Tensor], cpuPath: CPUPath, directKernel: DirectConv3x3.Kernel?, precision: Precision = .fp32) throws(CheckpointProblem) {
+        precondition(cpuPath.isSupported, "CPU path \(cpuPath) is not supported here")
+        let precision = precision.resolved(for: cpuPath)
+        self.precision = precision
         let architecture = try UNetArchitecture.inferred(from: tensors)
         self.architecture = architecture
-        encoder = architecture.encoderBlocks.map { DoubleConv(tensors, prefix: $0.prefix) }
+        self.cpuPath = cpuPath
+        encoder = architecture.encoderBlocks.map { DoubleConv(tensors, prefix: $0.prefix, directKernel: directKernel, precision: precision) }
         decoder = architecture.decoderBlocks.map { stage in
             let upsampler: Upsampler = architecture.upsampling == .bilinear
                 ? .bilinear
-                : .transposed(TransposedConv2x2(weight: tensors["\(stage.name).up.weight"]!, bias: tensors["\(stage.name).up.bias"]!))
-            return (upsampler, DoubleConv(tensors, prefix: stage.conv.prefix))
+                : .transposed(TransposedConv2x2(weight: tensors["\(stage.name).up.weight"]!, bias: tensors["\(stage.name).up.bias"]!,
+                                                roundedToBF16: precision == .bf16))
+            return (upsampler, DoubleConv(tensors, prefix: stage.conv.prefix, directKernel: directKernel, precision: precision))
         }
-        outputConv = Conv2D(weight: tensors["outc.conv.weight"]!, bias: tensors["outc.conv.bias"]!)
+        let output = Conv2D(weight: tensors["outc.conv.weight"]!, bias: tensors["outc.conv.bias"]!)
+        outputConv = precision == .bf16 ? output.roundedToBF16() : output
     }
 
     /// Smallest input side: four 2× poolings must leave at least one pixel.

@@ -16,6 +16,9 @@ public final class UNetRunner {
         BLAS.threads = 1
     }
 
+    /// When set, every forward pass times its layers into it (`unet bench --layers`).
+    public var profile: LayerProfile?
+
     /// Logits `[classes, height, width]` for an input `[inputChannels, height, width]` (NCHW, batch 1).
     public func logits(input: UnsafePointer<Float>, height: Int, width: Int, into logits: UnsafeMutablePointer<Float>) {
         precondition(height >= UNet.minimumInputSide && width >= UNet.minimumInputSide,
@@ -24,7 +27,7 @@ public final class UNetRunner {
             workspace = nil  // release the previous size first so peak memory holds only one workspace
             workspace = Workspace(network: network, height: height, width: width, parallel: parallel)
         }
-        workspace!.run(network, input: input, logits: logits)
+        workspace!.run(network, input: input, logits: logits, profile: profile)
     }
 
     /// Logits for a `[1, C, H, W]` or `[C, H, W]` tensor, as `[1, classes, H, W]`.

@@ -14,6 +14,8 @@ final class Workspace {
     private let middle: UnsafeMutableBufferPointer<Float>
     private let upsampleScratch: UnsafeMutableBufferPointer<Float>
     private let columns: UnsafeMutableBufferPointer<Float>
+    /// The input rounded to bf16, with `Precision.bf16` only (empty otherwise).
+    private let roundedInput: UnsafeMutableBufferPointer<Float>
     private let columnsPerWorker: Int
     private let parallel: ParallelBands
 
@@ -51,31 +53,52 @@ final class Workspace {
         let kernels = network.encoder.enumerated().map { $1.scratchCount(height: sizes[$0].0, width: sizes[$0].1, workers: parallel.workers) }
             + network.decoder.enumerated().map { $1.conv.scratchCount(height: sizes[3 - $0].0, width: sizes[3 - $0].1, workers: parallel.workers) }
         columnsPerWorker = max(kernels.max()!, convs.map { conv, level in
-            conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1, workers: parallel.workers)
+            conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1)
         }.max()!)
         columns = allocate(columnsPerWorker * parallel.workers)
+        roundedInput = allocate(network.precision == .bf16 ? architecture.inputChannels * plane(0) : 0)
     }
 
     deinit {
-        for buffer in concatenated + decoded + [bottleneck, pooled, middle, upsampleScratch, columns] { buffer.deallocate() }
+        for buffer in concatenated + decoded + [bottleneck, pooled, middle, upsampleScratch, columns, roundedInput] { buffer.deallocate() }
     }
 
-    func run(_ network: UNet, input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>) {
+    /// One forward pass; with a `profile`, every layer is timed into it.
+    func run(_ network: UNet, input: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, profile: LayerProfile? = nil) {
+        profile?.beginPass()
+        defer { profile?.endPass() }
+        func step(_ name: @autoclosure () -> String, channels: Int, height: Int, width: Int, _ body: () -> Void) {
+            guard let profile else { return body() }
+            profile.measure(name(), kernel: "", input: channels, output: channels, height: height, width: width, kernelSize: 0, body)
+        }
         let middle = self.middle.baseAddress!
+        let bf16 = network.precision == .bf16
+        var networkInput = input
+        if bf16 {
+            let rounded = roundedInput.baseAddress!, channels = network.architecture.inputChannels
+            rounded.update(from: input, count: channels * height * width)
+            BFloat16.round(rounded, channels: channels, plane: height * width, parallel: parallel)
+            networkInput = UnsafePointer(rounded)
+        }
         // Encoder: level 0 from the input, then pool → DoubleConv into the next skip.
-        network.encoder[0].forward(input: input, height: height, width: width, output: concatenated[0].baseAddress!,
-                                   middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
+        network.encoder[0].forward(input: networkInput, height: height, width: width, output: concatenated[0].baseAddress!,
+                                   middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel,
+                                   name: "inc", profile: profile)
         for level in 1...4 {
             let previous = sizes[level - 1]
             let source = concatenated[level - 1].baseAddress!, target = pooled.baseAddress!
             let inPlane = previous.height * previous.width, outPlane = sizes[level].height * sizes[level].width
-            parallel.split(count: network.encoder[level - 1].second.outputChannels) { _, channels in
-                MaxPool2x2.forward(input: source + channels.lowerBound * inPlane, channels: channels.count,
-                                   height: previous.height, width: previous.width, output: target + channels.lowerBound * outPlane)
+            let poolChannels = network.encoder[level - 1].second.outputChannels
+            step("down\(level).pool", channels: poolChannels, height: sizes[level].height, width: sizes[level].width) {
+                parallel.split(count: poolChannels) { _, channels in
+                    MaxPool2x2.forward(input: source + channels.lowerBound * inPlane, channels: channels.count,
+                                       height: previous.height, width: previous.width, output: target + channels.lowerBound * outPlane)
+                }
             }
             let destination = level == 4 ? bottleneck.baseAddress! : concatenated[level].baseAddress!
             network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
-                                           output: destination, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
+                                           output: destination, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
+                                           parallel: parallel, name: "down\(level)", profile: profile)
         }
         // Decoder: upsample the level below into the concat buffer after the skip, then DoubleConv.
         var below = UnsafePointer(bottleneck.baseAddress!)
@@ -86,23 +109,39 @@ final class Workspace {
             let skipChannels = network.encoder[level].second.outputChannels
             let destination = concatenated[level].baseAddress! + skipChannels * target.height * target.width
             let placement = PaddedPlacement(source: 2 * source.height, 2 * source.width, into: target.height, target.width)
-            switch layer.upsampler {
-            case .bilinear:
-                let inPlane = source.height * source.width, outPlane = target.height * target.width, input = below
-                parallel.split(count: belowChannels) { _, channels in
-                    BilinearUpsample2x.forward(input: input + channels.lowerBound * inPlane, channels: channels.count,
-                                               height: source.height, width: source.width,
-                                               output: destination + channels.lowerBound * outPlane, placement: placement)
+            let input = below, inputChannels = belowChannels
+            step("up\(stage + 1).upsample", channels: inputChannels, height: target.height, width: target.width) {
+                switch layer.upsampler {
+                case .bilinear:
+                    let inPlane = source.height * source.width, outPlane = target.height * target.width
+                    parallel.split(count: inputChannels) { _, channels in
+                        BilinearUpsample2x.forward(input: input + channels.lowerBound * inPlane, channels: channels.count,
+                                                   height: source.height, width: source.width,
+                                                   output: destination + channels.lowerBound * outPlane, placement: placement)
+                    }
+                case .transposed(let up):
+                    up.forward(input: input, height: source.height, width: source.width, output: destination,
+                               placement: placement, scratch: upsampleScratch.baseAddress!, parallel: parallel)
                 }
-            case .transposed(let up):
-                up.forward(input: below, height: source.height, width: source.width, output: destination,
-                           placement: placement, scratch: upsampleScratch.baseAddress!, parallel: parallel)
+                if bf16 {
+                    BFloat16.round(destination, channels: layer.conv.first.inputChannels - skipChannels,
+                                   plane: target.height * target.width, parallel: parallel)
+                }
             }
             layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
-                               output: decoded[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
+                               output: decoded[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
+                               parallel: parallel, name: "up\(stage + 1)", profile: profile)
             below = UnsafePointer(decoded[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
         }
-        network.outputConv.forward(input: below, height: height, width: width, output: logits, relu: false, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker, parallel: parallel)
+        let output = network.outputConv, last = below
+        let runOutput = {
+            output.forward(input: last, height: self.height, width: self.width, output: logits, relu: false, scratch: self.columns.baseAddress!,
+                           columnsPerWorker: self.columnsPerWorker, parallel: self.parallel)
+            if bf16 { BFloat16.round(logits, channels: output.outputChannels, plane: self.height * self.width, parallel: self.parallel) }
+        }
+        guard let profile else { return runOutput() }
+        profile.measure("outc", kernel: "gemm-1x1", input: output.inputChannels, output: output.outputChannels,
+                        height: height, width: width, kernelSize: 1, runOutput)
     }
 }

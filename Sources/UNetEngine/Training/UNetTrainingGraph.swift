@@ -58,7 +58,7 @@ final class UNetTrainingGraph {
         for (level, block) in zip(Array(0...4) + [3, 2, 1, 0], encoder + decoder) {
             for half in 0..<2 {
                 let conv = block.conv(half, parameters)
-                capacity = max(capacity, conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1, workers: 1))
+                capacity = max(capacity, conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1))
                 largestWeight = max(largestWeight, conv.weight.count)
                 largestBias = max(largestBias, conv.outputChannels)
             }

@@ -1,0 +1,89 @@
+import CKernels
+
+/// A 3×3, stride-1, pad-1 convolution by the engine's own register-blocked kernels (`CKernels`):
+/// the input is copied once into a zero-bordered buffer, then each worker computes whole output rows
+/// for blocks of output channels, with bias and ReLU applied before the values leave registers.
+/// No im2col buffer, no GEMM packing. Built from the folded `Conv2D`.
+struct DirectConv3x3: Sendable {
+    /// An instantiation of the kernel, as `CKernels` numbers them.
+    enum Kernel: Int32, Sendable, CustomStringConvertible {
+        case avx2 = 1, avx512 = 2
+        /// The AVX-512 block logic in portable vector code: lets tests check it on any CPU.
+        case portable16 = 3
+
+        var description: String {
+            switch self {
+            case .avx2: "avx2"
+            case .avx512: "avx512"
+            case .portable16: "portable16"
+            }
+        }
+    }
+
+    let kernel: Kernel
+    let inputChannels: Int
+    let outputChannels: Int
+    private let packedWeights: [Float]
+    private let paddedBias: [Float]
+
+    init(_ conv: Conv2D, kernel: Kernel) {
+        precondition(conv.kernelSize == 3)
+        self.kernel = kernel
+        let inputChannels = conv.inputChannels, outputChannels = conv.outputChannels
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        let block = Int(unet_conv3x3_block_channels(kernel.rawValue))
+        let blocks = (outputChannels + block - 1) / block
+        var packed = [Float](repeating: 0, count: blocks * block * inputChannels * 9)
+        conv.weight.withUnsafeBufferPointer { weights in
+            packed.withUnsafeMutableBufferPointer { packed in
+                unet_conv3x3_pack_weights(kernel.rawValue, weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
+            }
+        }
+        packedWeights = packed
+        paddedBias = conv.bias + [Float](repeating: 0, count: blocks * block - outputChannels)
+    }
+
+    /// Floats per padded row and per padded plane at this size.
+    private static func paddedLayout(height: Int, width: Int) -> (stride: Int, plane: Int) {
+        let stride = Int(unet_conv3x3_padded_stride(Int64(width)))
+        return (stride, stride * (height + 2))
+    }
+
+    /// Scratch per worker: the workers share one padded copy of the input, spread over their slices.
+    func scratchCount(height: Int, width: Int, workers: Int) -> Int {
+        let total = inputChannels * Self.paddedLayout(height: height, width: width).plane
+        return (total + workers - 1) / workers
+    }
+
+    func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
+                 scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands) {
+        let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
+        let padded = scratch  // all workers' slices together, contiguous
+        parallel.split(count: inputChannels) { _, channels in
+            for channel in channels {
+                let source = input + channel * height * width, target = padded + channel * paddedPlane
+                target.update(repeating: 0, count: stride)  // row 0
+                for y in 0..<height {
+                    let row = target + (y + 1) * stride
+                    row[0] = 0
+                    (row + 1).update(from: source + y * width, count: width)
+                    (row + 1 + width).update(repeating: 0, count: stride - width - 1)
+                }
+                (target + (height + 1) * stride).update(repeating: 0, count: stride)  // row height + 1
+            }
+        }
+        let rowsPerChunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
+        packedWeights.withUnsafeBufferPointer { weights in
+            paddedBias.withUnsafeBufferPointer { bias in
+                parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
+                    let status = unet_conv3x3(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane), Int64(inputChannels),
+                                              Int64(height), Int64(width), weights.baseAddress!, bias.baseAddress!,
+                                              Int64(outputChannels), output, Int64(height * width),
+                                              Int64(rows.lowerBound), Int64(rows.upperBound), relu ? 1 : 0)
+                    precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Testing
+import UNetCore
+@testable import UNetEngine
+
+/// The engine's own 3×3 kernels against the im2col convolution the golden tests prove against PyTorch,
+/// on shapes that leave partial channel blocks and partial vectors. Paths this CPU lacks are skipped.
+@Suite struct DirectConvTests {
+    static let shapes = [(3, 16, 9, 37), (16, 13, 5, 70), (5, 9, 1, 1), (32, 40, 17, 16), (8, 8, 33, 49)]
+
+    @Test(arguments: shapes) func portableCopyOfTheAVX512Kernel(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectMatchesIm2col(.portable16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test(.enabled(if: CPUPath.avx2.isSupported, "this CPU has no AVX2 with FMA"), arguments: shapes)
+    func avx2Kernel(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectMatchesIm2col(.avx2, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512.isSupported, "this CPU has no AVX-512"), arguments: shapes)
+    func avx512Kernel(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectMatchesIm2col(.avx512, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test func pathRequestsFallBackWithAWarning() {
+        #expect(CPUPath.resolve(nil) == (CPUPath.detected, nil))
+        #expect(CPUPath.resolve("generic").path == .generic)
+        #expect(CPUPath.resolve("GENERIC").path == .generic)
+        let unknown = CPUPath.resolve("sse9")
+        #expect(unknown.path == CPUPath.detected)
+        #expect(unknown.warning?.contains("UNET_CPU=sse9 is not one of generic|avx2|avx512|avx512bf16") == true)
+        if let missing = CPUPath.allCases.first(where: { !$0.isSupported }) {
+            let fallback = CPUPath.resolve(missing.rawValue)
+            #expect(fallback.path == CPUPath.detected)
+            #expect(fallback.warning?.contains("lacks the instructions") == true)
+        }
+        #expect(CPUPath.detected.isSupported)
+    }
+
+    private func expectMatchesIm2col(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
+        let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        let conv = Conv2D(weight: weight, bias: bias)
+        let direct = DirectConv3x3(conv, kernel: kernel)
+        let input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let parallel = ParallelBands(workers: 2)
+        let scratchPerWorker = max(direct.scratchCount(height: height, width: width, workers: 2),
+                                   conv.columnRows * width * conv.bandRows(height: height, width: width))
+        var scratch = [Float](repeating: .nan, count: 2 * scratchPerWorker)
+        for relu in [false, true] {
+            var expected = [Float](repeating: 0, count: outputs * height * width), actual = [Float](repeating: .nan, count: expected.count)
+            input.withUnsafeBufferPointer { x in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    expected.withUnsafeMutableBufferPointer { y in
+                        conv.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: relu,
+                                     scratch: s.baseAddress!, columnsPerWorker: scratchPerWorker, parallel: parallel)
+                    }
+                    actual.withUnsafeMutableBufferPointer { y in
+                        direct.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: relu,
+                                       scratch: s.baseAddress!, parallel: parallel)
+                    }
+                }
+            }
+            let worst = zip(expected, actual).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "\(kernel), relu \(relu): largest difference \(worst)")
+            #expect(relu == expected.allSatisfy { $0 >= 0 })
+        }
+    }
+}
