@@ -13,19 +13,15 @@ import UNetCore
         #expect(WinogradConv3x3.isWorthwhile(for: conv))
         let fast = WinogradConv3x3(conv)
         let input = (0..<(inputs * height * width)).map { _ in Float.random(in: 0...1, using: &generator) }
-        let parallel = ParallelBands(workers: 2)
-        let scratchPerWorker = max(fast.scratchCount(width: width), conv.columnRows * width * conv.bandRows(height: height, width: width))
+        let direct = conv.referenceOutput(input, height: height, width: width, relu: true)
+        let scratchPerWorker = fast.scratchCount(width: width)
         var scratch = [Float](repeating: 0, count: 2 * scratchPerWorker)
-        var direct = [Float](repeating: 0, count: outputs * height * width), winograd = direct
+        var winograd = [Float](repeating: 0, count: direct.count)
         input.withUnsafeBufferPointer { x in
             scratch.withUnsafeMutableBufferPointer { s in
-                direct.withUnsafeMutableBufferPointer { y in
-                    conv.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: true,
-                                 scratch: s.baseAddress!, columnsPerWorker: scratchPerWorker, parallel: parallel)
-                }
                 winograd.withUnsafeMutableBufferPointer { y in
                     fast.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: true,
-                                 scratch: s.baseAddress!, scratchPerWorker: scratchPerWorker, parallel: parallel)
+                                 scratch: s.baseAddress!, scratchPerWorker: scratchPerWorker, parallel: ParallelBands(workers: 2))
                 }
             }
         }
