@@ -1,4 +1,7 @@
 #include "ckernels.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // One instantiation of conv3x3_direct.inc per path. Block shapes measured on 2-core Zen (AVX2):
 // 4 channels × 2 vectors (OB × NV) beat 4 × 3, 6 × 2, 3 × 4, 8 × 1 and 2 × 4 on 16–64-channel
@@ -42,7 +45,101 @@
 #undef TARGET
 #endif
 
+// bf16 pairs (conv3x3_bf16.inc): the portable emulation everywhere, the instruction on x86-64.
+#define VL 16
+#define OB 8
+#define NV 2
+#define SUFFIX portable_bf16
+#define TARGET
+// acc + hi(x)·hi(w) + lo(x)·lo(w), in the instruction's order; each product of two bf16 values is exact.
+#define DOT2(acc, x, w) \
+    (((acc) + (VEC)((x) & 0xFFFF0000u) * (VEC)((w) & 0xFFFF0000u)) + (VEC)((x) << 16) * (VEC)((w) << 16))
+#include "conv3x3_bf16.inc"
+#undef VL
+#undef OB
+#undef NV
+#undef SUFFIX
+#undef TARGET
+#undef DOT2
+
+#if defined(__x86_64__)
+#define VL 16
+#define OB 8
+#define NV 2
+#define SUFFIX avx512bf16
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define DOT2(acc, x, w) ((VEC)_mm512_dpbf16_ps((__m512)(acc), (__m512bh)(x), (__m512bh)(w)))
+#include "conv3x3_bf16.inc"
+#undef VL
+#undef OB
+#undef NV
+#undef SUFFIX
+#undef TARGET
+#undef DOT2
+#endif
+
 int unet_conv3x3_block_channels(int path) { return path == UNET_CONV_AVX2 ? 4 : 8; }
+
+/// fp32 → bf16 bits, round to nearest even (NaN kept a quiet NaN), as PyTorch's `.to(torch.bfloat16)`.
+static uint16_t bf16_bits(float value) {
+    uint32_t bits;
+    __builtin_memcpy(&bits, &value, sizeof bits);
+    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x0040u);
+    return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
+void unet_conv3x3_pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
+                                 int64_t stride, int64_t pair_begin, int64_t pair_end) {
+    const int64_t plane = stride * (height + 2);
+    for (int64_t p = pair_begin; p < pair_end; p++) {
+        uint32_t *target = padded + p * plane;
+        const float *low = input + 2 * p * height * width;
+        const float *high = 2 * p + 1 < channels ? low + height * width : 0;
+        for (int64_t i = 0; i < plane; i++) target[i] = 0;
+        for (int64_t y = 0; y < height; y++) {
+            uint32_t *row = target + (y + 1) * stride + 1;
+            for (int64_t x = 0; x < width; x++) {
+                const uint32_t hi = high ? bf16_bits(high[y * width + x]) : 0;
+                row[x] = (uint32_t)bf16_bits(low[y * width + x]) | hi << 16;
+            }
+        }
+    }
+}
+
+void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed) {
+    const int64_t block = 8, blocks = (out_channels + block - 1) / block, pairs = (in_channels + 1) / 2;
+    for (int64_t b = 0; b < blocks; b++)
+        for (int64_t p = 0; p < pairs; p++)
+            for (int64_t tap = 0; tap < 9; tap++)
+                for (int64_t j = 0; j < block; j++) {
+                    const int64_t o = b * block + j, c = 2 * p;
+                    uint32_t pair = 0;
+                    if (o < out_channels) {
+                        pair = bf16_bits(weights[(o * in_channels + c) * 9 + tap]);
+                        if (c + 1 < in_channels) pair |= (uint32_t)bf16_bits(weights[(o * in_channels + c + 1) * 9 + tap]) << 16;
+                    }
+                    packed[((b * pairs + p) * 9 + tap) * block + j] = pair;
+                }
+}
+
+int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
+                            int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
+                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu) {
+    switch (path) {
+    case UNET_CONV_PORTABLE_BF16:
+        conv3x3_portable_bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
+                              row_begin, row_end, relu);
+        return 0;
+#if defined(__x86_64__)
+    case UNET_CONV_AVX512_BF16:
+        conv3x3_avx512bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
+                           row_begin, row_end, relu);
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}
 
 int64_t unet_conv3x3_padded_stride(int64_t width) { return (width + 2 + 16 + 15) / 16 * 16; }
 

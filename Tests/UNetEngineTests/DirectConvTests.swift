@@ -21,6 +21,15 @@ import UNetCore
         expectMatchesIm2col(.avx512, inputs: inputs, outputs: outputs, height: height, width: width)
     }
 
+    @Test(arguments: shapes) func portableCopyOfTheBF16PairKernel(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectMatchesIm2col(.portableBF16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512bf16.isSupported, "this CPU has no AVX-512 BF16"), arguments: shapes)
+    func avx512bf16Kernel(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectMatchesIm2col(.avx512bf16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
     @Test func pathRequestsFallBackWithAWarning() {
         #expect(CPUPath.resolve(nil) == (CPUPath.detected, nil))
         #expect(CPUPath.resolve("generic").path == .generic)
@@ -40,14 +49,18 @@ import UNetCore
         var generator = SystemRandomNumberGenerator()
         let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
         let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
-        let conv = Conv2D(weight: weight, bias: bias)
+        // The bf16-pair kernels round input and weights themselves: their reference is the fp32
+        // convolution of the rounded values (each product exact, sums in fp32).
+        let pairs = kernel.takesBF16Pairs
+        let conv = pairs ? Conv2D(weight: weight, bias: bias).roundedToBF16() : Conv2D(weight: weight, bias: bias)
         let direct = DirectConv3x3(conv, kernel: kernel)
-        let input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let raw = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let input = pairs ? BFloat16.rounded(raw) : raw
         var scratch = [Float](repeating: .nan, count: 2 * direct.scratchCount(height: height, width: width, workers: 2))
         for relu in [false, true] {
             let expected = conv.referenceOutput(input, height: height, width: width, relu: relu)
             var actual = [Float](repeating: .nan, count: expected.count)
-            input.withUnsafeBufferPointer { x in
+            raw.withUnsafeBufferPointer { x in  // the bf16-pair kernels must round it themselves
                 scratch.withUnsafeMutableBufferPointer { s in
                     actual.withUnsafeMutableBufferPointer { y in
                         direct.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: relu,

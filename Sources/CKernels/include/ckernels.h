@@ -20,7 +20,9 @@ int64_t unet_conv3x3_padded_stride(int64_t width);
 enum {
     UNET_CONV_AVX2 = 1,      // 8 floats per vector, 4 channels × 16 pixels per block
     UNET_CONV_AVX512 = 2,    // 16 floats per vector, 8 channels × 32 pixels per block
-    UNET_CONV_PORTABLE16 = 3 // the AVX-512 block logic in portable vector code, so tests run it on any CPU
+    UNET_CONV_PORTABLE16 = 3, // the AVX-512 block logic in portable vector code, so tests run it on any CPU
+    UNET_CONV_AVX512_BF16 = 4, // bf16 pairs through vdpbf16ps: 8 channels × 32 pixels per block
+    UNET_CONV_PORTABLE_BF16 = 5 // the same block logic with the pair dot product emulated, for any CPU
 };
 
 /// A 3×3, stride-1 convolution over rows [row_begin, row_end) of every output channel:
@@ -36,5 +38,18 @@ int unet_conv3x3(int path, const float *padded, int64_t stride, int64_t padded_p
 /// Packs PyTorch-layout weights w[out][in][3][3] as [block][in][9][block_channels] (zeros past out_channels).
 /// `packed` holds ceil(out/B)·B·in·9 floats, B = unet_conv3x3_block_channels(path).
 void unet_conv3x3_pack_weights(int path, const float *weights, int64_t out_channels, int64_t in_channels, float *packed);
+
+/// bf16 paths (UNET_CONV_AVX512_BF16, UNET_CONV_PORTABLE_BF16). Input channels go in pairs: element
+/// padded[p·plane + (y+1)·stride + x+1] holds bf16(in[2p][y][x]) in its low half and bf16(in[2p+1][y][x])
+/// (0 past the last channel) in its high half, rounded to nearest even; plane = stride·(height + 2),
+/// stride from unet_conv3x3_padded_stride. Fills pairs [pair_begin, pair_end), borders included.
+void unet_conv3x3_pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
+                                 int64_t stride, int64_t pair_begin, int64_t pair_end);
+/// Packs w[out][in][3][3] as bf16 pairs [block of 8][in pair][9][8] (zeros past out_channels and in_channels).
+void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed);
+/// As unet_conv3x3, on the bf16 pair layouts, with fp32 sums, bias and output.
+int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
+                            int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
+                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu);
 
 #endif

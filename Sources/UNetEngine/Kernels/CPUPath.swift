@@ -41,12 +41,14 @@ public enum CPUPath: String, Sendable, CaseIterable, Codable {
         return (path, nil)
     }
 
-    /// The direct-convolution kernel this path runs (nil: the OpenBLAS path).
-    var directConvolution: DirectConv3x3.Kernel? {
+    /// The direct-convolution kernel this path runs at `precision` (nil: the OpenBLAS path). bf16 on the
+    /// fp32 kernels means rounding around them (the portable bf16 path); only `avx512bf16` has a native one.
+    func directConvolution(for precision: Precision) -> DirectConv3x3.Kernel? {
         switch self {
         case .generic: nil
         case .avx2: .avx2
-        case .avx512, .avx512bf16: .avx512
+        case .avx512: .avx512
+        case .avx512bf16: precision.resolved(for: self) == .bf16 ? .avx512bf16 : .avx512
         }
     }
 }

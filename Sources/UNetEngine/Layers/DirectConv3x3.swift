@@ -3,27 +3,43 @@ import CKernels
 /// A 3×3, stride-1, pad-1 convolution by the engine's own register-blocked kernels (`CKernels`):
 /// the input is copied once into a zero-bordered buffer, then each worker computes whole output rows
 /// for blocks of output channels, with bias and ReLU applied before the values leave registers.
-/// No im2col buffer, no GEMM packing. Built from the folded `Conv2D`.
+/// No im2col buffer, no GEMM packing. Built from the folded `Conv2D` (fp32), or from the unfolded,
+/// bf16-rounded one (the bf16-pair kernels, which round input and weights themselves).
 struct DirectConv3x3: Sendable {
     /// An instantiation of the kernel, as `CKernels` numbers them.
     enum Kernel: Int32, Sendable, CustomStringConvertible {
         case avx2 = 1, avx512 = 2
         /// The AVX-512 block logic in portable vector code: lets tests check it on any CPU.
         case portable16 = 3
+        /// bf16 pairs through AVX-512 BF16's `vdpbf16ps`, fp32 sums.
+        case avx512bf16 = 4
+        /// The same bf16-pair block logic with the pair dot product emulated: tests run it on any CPU.
+        case portableBF16 = 5
 
         var description: String {
             switch self {
             case .avx2: "avx2"
             case .avx512: "avx512"
             case .portable16: "portable16"
+            case .avx512bf16: "avx512bf16"
+            case .portableBF16: "portable-bf16"
             }
         }
+
+        /// Whether the kernel takes input channels and weights as bf16 pairs.
+        var takesBF16Pairs: Bool { self == .avx512bf16 || self == .portableBF16 }
+    }
+
+    /// Weights packed for the kernel: fp32, or bf16 pairs in 32-bit words.
+    private enum PackedWeights: Sendable {
+        case floats([Float])
+        case pairs([UInt32])
     }
 
     let kernel: Kernel
     let inputChannels: Int
     let outputChannels: Int
-    private let packedWeights: [Float]
+    private let weights: PackedWeights
     private let paddedBias: [Float]
 
     init(_ conv: Conv2D, kernel: Kernel) {
@@ -34,54 +50,90 @@ struct DirectConv3x3: Sendable {
         self.outputChannels = outputChannels
         let block = Int(unet_conv3x3_block_channels(kernel.rawValue))
         let blocks = (outputChannels + block - 1) / block
-        var packed = [Float](repeating: 0, count: blocks * block * inputChannels * 9)
-        conv.weight.withUnsafeBufferPointer { weights in
-            packed.withUnsafeMutableBufferPointer { packed in
-                unet_conv3x3_pack_weights(kernel.rawValue, weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
+        if kernel.takesBF16Pairs {
+            var packed = [UInt32](repeating: 0, count: blocks * block * (inputChannels + 1) / 2 * 9)
+            conv.weight.withUnsafeBufferPointer { weights in
+                packed.withUnsafeMutableBufferPointer { packed in
+                    unet_conv3x3_pack_weights_bf16_pairs(weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
+                }
             }
+            weights = .pairs(packed)
+        } else {
+            var packed = [Float](repeating: 0, count: blocks * block * inputChannels * 9)
+            conv.weight.withUnsafeBufferPointer { weights in
+                packed.withUnsafeMutableBufferPointer { packed in
+                    unet_conv3x3_pack_weights(kernel.rawValue, weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
+                }
+            }
+            weights = .floats(packed)
         }
-        packedWeights = packed
         paddedBias = conv.bias + [Float](repeating: 0, count: blocks * block - outputChannels)
     }
 
-    /// Floats per padded row and per padded plane at this size.
+    /// Elements per padded row and per padded plane at this size (floats, or 32-bit bf16 pairs).
     private static func paddedLayout(height: Int, width: Int) -> (stride: Int, plane: Int) {
         let stride = Int(unet_conv3x3_padded_stride(Int64(width)))
         return (stride, stride * (height + 2))
     }
 
+    /// Planes of the padded input: one per channel, or one per pair of channels.
+    private var paddedPlanes: Int { kernel.takesBF16Pairs ? (inputChannels + 1) / 2 : inputChannels }
+
     /// Scratch per worker: the workers share one padded copy of the input, spread over their slices.
     func scratchCount(height: Int, width: Int, workers: Int) -> Int {
-        let total = inputChannels * Self.paddedLayout(height: height, width: width).plane
+        let total = paddedPlanes * Self.paddedLayout(height: height, width: width).plane
         return (total + workers - 1) / workers
     }
 
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands) {
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
-        let padded = scratch  // all workers' slices together, contiguous
-        parallel.split(count: inputChannels) { _, channels in
-            for channel in channels {
-                let source = input + channel * height * width, target = padded + channel * paddedPlane
-                target.update(repeating: 0, count: stride)  // row 0
-                for y in 0..<height {
-                    let row = target + (y + 1) * stride
-                    row[0] = 0
-                    (row + 1).update(from: source + y * width, count: width)
-                    (row + 1 + width).update(repeating: 0, count: stride - width - 1)
-                }
-                (target + (height + 1) * stride).update(repeating: 0, count: stride)  // row height + 1
-            }
-        }
         let rowsPerChunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
-        packedWeights.withUnsafeBufferPointer { weights in
-            paddedBias.withUnsafeBufferPointer { bias in
-                parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
-                    let status = unet_conv3x3(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane), Int64(inputChannels),
-                                              Int64(height), Int64(width), weights.baseAddress!, bias.baseAddress!,
-                                              Int64(outputChannels), output, Int64(height * width),
-                                              Int64(rows.lowerBound), Int64(rows.upperBound), relu ? 1 : 0)
-                    precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+        switch weights {
+        case .floats(let packed):
+            let padded = scratch  // all workers' slices together, contiguous
+            parallel.split(count: inputChannels) { _, channels in
+                for channel in channels {
+                    let source = input + channel * height * width, target = padded + channel * paddedPlane
+                    target.update(repeating: 0, count: stride)  // row 0
+                    for y in 0..<height {
+                        let row = target + (y + 1) * stride
+                        row[0] = 0
+                        (row + 1).update(from: source + y * width, count: width)
+                        (row + 1 + width).update(repeating: 0, count: stride - width - 1)
+                    }
+                    (target + (height + 1) * stride).update(repeating: 0, count: stride)  // row height + 1
+                }
+            }
+            packed.withUnsafeBufferPointer { weights in
+                paddedBias.withUnsafeBufferPointer { bias in
+                    parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
+                        let status = unet_conv3x3(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane), Int64(inputChannels),
+                                                  Int64(height), Int64(width), weights.baseAddress!, bias.baseAddress!,
+                                                  Int64(outputChannels), output, Int64(height * width),
+                                                  Int64(rows.lowerBound), Int64(rows.upperBound), relu ? 1 : 0)
+                        precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                    }
+                }
+            }
+        case .pairs(let packed):
+            // 32-bit pairs in the same scratch memory, as many elements as it holds floats.
+            scratch.withMemoryRebound(to: UInt32.self, capacity: paddedPlanes * paddedPlane) { padded in
+                parallel.split(count: paddedPlanes) { _, pairs in
+                    unet_conv3x3_pad_bf16_pairs(input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
+                                                Int64(pairs.lowerBound), Int64(pairs.upperBound))
+                }
+                packed.withUnsafeBufferPointer { weights in
+                    paddedBias.withUnsafeBufferPointer { bias in
+                        parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
+                            let status = unet_conv3x3_bf16_pairs(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane),
+                                                                 Int64(inputChannels), Int64(width), weights.baseAddress!,
+                                                                 bias.baseAddress!, Int64(outputChannels), output,
+                                                                 Int64(height * width), Int64(rows.lowerBound),
+                                                                 Int64(rows.upperBound), relu ? 1 : 0)
+                            precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                        }
+                    }
                 }
             }
         }

@@ -22,11 +22,11 @@ public struct UNet: Sendable {
     /// `cpuPath` must be supported by this CPU (`CPUPath.isSupported`).
     /// `precision` `.auto` means bf16 where the path has native bf16 dot products.
     public init(stateDict tensors: [String: Tensor], cpuPath: CPUPath = .selected, precision: Precision = .fp32) throws(CheckpointProblem) {
-        try self.init(stateDict: tensors, cpuPath: cpuPath, directKernel: cpuPath.directConvolution, precision: precision)
+        try self.init(stateDict: tensors, cpuPath: cpuPath, directKernel: cpuPath.directConvolution(for: precision), precision: precision)
     }
 
-    /// As above, with the direct-convolution kernel chosen separately (tests run the portable copy of
-    /// the AVX-512 kernel this way on any CPU).
+    /// As above, with the direct-convolution kernel chosen separately (tests run the portable copies
+    /// of the AVX-512 kernels this way on any CPU).
     init(stateDict tensors: [String: Tensor], cpuPath: CPUPath, directKernel: DirectConv3x3.Kernel?, precision: Precision = .fp32) throws(CheckpointProblem) {
         precondition(cpuPath.isSupported, "CPU path \(cpuPath) is not supported here")
         let precision = precision.resolved(for: cpuPath)
