@@ -13,11 +13,6 @@
 #define SUFFIX portable16
 #define TARGET
 #include "conv3x3_direct.inc"
-#undef VL
-#undef OB
-#undef NV
-#undef SUFFIX
-#undef TARGET
 
 #if defined(__x86_64__)
 #define VL 8
@@ -26,11 +21,6 @@
 #define SUFFIX avx2
 #define TARGET __attribute__((target("avx2,fma")))
 #include "conv3x3_direct.inc"
-#undef VL
-#undef OB
-#undef NV
-#undef SUFFIX
-#undef TARGET
 
 #define VL 16
 #define OB 8
@@ -38,11 +28,6 @@
 #define SUFFIX avx512
 #define TARGET __attribute__((target("avx512f,fma")))
 #include "conv3x3_direct.inc"
-#undef VL
-#undef OB
-#undef NV
-#undef SUFFIX
-#undef TARGET
 #endif
 
 // bf16 pairs (conv3x3_bf16.inc): the portable emulation everywhere, the instruction on x86-64.
@@ -55,12 +40,6 @@
 #define DOT2(acc, x, w) \
     (((acc) + (VEC)((x) & 0xFFFF0000u) * (VEC)((w) & 0xFFFF0000u)) + (VEC)((x) << 16) * (VEC)((w) << 16))
 #include "conv3x3_bf16.inc"
-#undef VL
-#undef OB
-#undef NV
-#undef SUFFIX
-#undef TARGET
-#undef DOT2
 
 #if defined(__x86_64__)
 #define VL 16
@@ -70,12 +49,6 @@
 #define TARGET __attribute__((target("avx512f,avx512bf16")))
 #define DOT2(acc, x, w) ((VEC)_mm512_dpbf16_ps((__m512)(acc), (__m512bh)(x), (__m512bh)(w)))
 #include "conv3x3_bf16.inc"
-#undef VL
-#undef OB
-#undef NV
-#undef SUFFIX
-#undef TARGET
-#undef DOT2
 #endif
 
 int unet_conv3x3_block_channels(int path) { return path == UNET_CONV_AVX2 ? 4 : 8; }
