@@ -217,7 +217,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: root) }
         for (text, key) in [("threads = \"many\"\n", "threads"), ("colour = 3\n", "colour"), ("socket_mode = 660\n", "socket_mode"),
                             ("outputs = [\"mask\", \"svg\"]\n", "outputs"), ("mpp = \"sometimes\"\n", "mpp"), ("slide_mpp = -1\n", "slide_mpp"),
-                            ("geojson_object_type = \"cell\"\n", "geojson_object_type")] {
+                            ("geojson_object_type = \"cell\"\n", "geojson_object_type"), ("precision = \"fp16\"\n", "precision")] {
             try text.write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetd"))
@@ -235,7 +235,7 @@ import Glibc
     @Test func configuredOutputsAndScaleReachEverySlide() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-outputs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try "outputs = [\"mask\", \"geojson\", \"pyramid\"]\nslide_mpp = 0.5\nmin_object_area = 4\n"
+        try "outputs = [\"mask\", \"geojson\", \"pyramid\"]\nslide_mpp = 0.5\nmin_object_area = 4\nprecision = \"bf16\"\n"
             .write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
         let daemon = try DaemonHarness(root: root, extra: ["--config", root + "/unetd.toml"])
         defer { daemon.remove() }
@@ -246,5 +246,7 @@ import Glibc
         let line = daemon.metrics()[0]
         #expect(line["slide_mpp"] as? Double == 0.5 && line["mpp_source"] as? String == "flag" && line["objects"] is Int)
         #expect((line["warnings"] as? [String])?.count == 1, "the test model declares no MPP")
+        #expect(line["precision"] as? String == "bf16")
+        #expect(["generic", "avx2", "avx512", "avx512bf16"].contains(line["cpu_path"] as? String ?? ""))
     }
 }
