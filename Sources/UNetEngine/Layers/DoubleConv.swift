@@ -1,7 +1,8 @@
 import UNetCore
 
-/// milesial's DoubleConv for inference: (Conv3×3 → BatchNorm → ReLU) twice, with each BatchNorm folded
-/// into its convolution and the ReLU fused into the bias pass.
+/// milesial's DoubleConv for inference: (Conv3×3 → BatchNorm → ReLU) twice. In fp32 each BatchNorm is
+/// folded into its convolution and the ReLU fused into the bias pass; in bf16 they stay apart, as in
+/// PyTorch's autocast (see `init`).
 struct DoubleConv: Sendable {
     let first: Conv2D
     let second: Conv2D
