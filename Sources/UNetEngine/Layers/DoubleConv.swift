@@ -7,15 +7,16 @@ struct DoubleConv: Sendable {
     let first: Conv2D
     let second: Conv2D
     /// The kernels that run the two convolutions at inference: Winograd where there are enough
-    /// channels, else the CPU path's direct kernel, else (generic path) shifted rows (3 copies of the
-    /// input instead of im2col's 9).
+    /// channels, else the CPU path's direct kernel where it is faster for the layer's width, else
+    /// shifted rows (3 copies of the input instead of im2col's 9).
     let kernels: [ConvolutionKernel]
     /// With `Precision.bf16`, each convolution's BatchNorm, applied after it (nil: folded into the weights).
     let batchNormsAfterBF16: [(scale: [Float], shift: [Float])]?
 
     enum ConvolutionKernel: Sendable {
         case winograd(WinogradConv3x3)
-        case direct(DirectConv3x3)
+        /// The own kernel where it is faster (`DirectConv3x3.isFaster`), else `wide` (shifted rows).
+        case direct(DirectConv3x3, wide: ShiftedRowsConv3x3?)
         case shiftedRows(ShiftedRowsConv3x3)
         /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
         case im2col(Conv2D)
@@ -24,7 +25,8 @@ struct DoubleConv: Sendable {
             if WinogradConv3x3.isWorthwhile(for: conv) {
                 self = .winograd(WinogradConv3x3(conv))
             } else if let kernel = directKernel {
-                self = .direct(DirectConv3x3(conv, kernel: kernel))
+                let wide = conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels ? ShiftedRowsConv3x3(conv) : nil
+                self = .direct(DirectConv3x3(conv, kernel: kernel), wide: wide)
             } else if conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels {
                 self = .shiftedRows(ShiftedRowsConv3x3(conv))
             } else {
@@ -32,11 +34,12 @@ struct DoubleConv: Sendable {
             }
         }
 
-        /// What `unet bench --layers` calls it.
-        var name: String {
+        /// What `unet bench --layers` calls it at this width.
+        func name(width: Int) -> String {
             switch self {
             case .winograd: "winograd"
-            case .direct(let direct): "direct-\(direct.kernel)"
+            case .direct(let direct, let wide):
+                wide != nil && !DirectConv3x3.isFaster(width: width, inputChannels: direct.inputChannels) ? "shifted-rows" : "direct-\(direct.kernel)"
             case .shiftedRows: "shifted-rows"
             case .im2col: "im2col"
             }
@@ -45,7 +48,8 @@ struct DoubleConv: Sendable {
         func scratchCount(height: Int, width: Int, workers: Int) -> Int {
             switch self {
             case .winograd(let fast): fast.scratchCount(width: width)
-            case .direct(let direct): direct.scratchCount(height: height, width: width, workers: workers)
+            case .direct(let direct, let wide):
+                max(direct.scratchCount(height: height, width: width, workers: workers), wide?.scratchCount(height: height, width: width) ?? 0)
             case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width)
             case .im2col(let conv): conv.columnRows * width * conv.bandRows(height: height, width: width)
             }
@@ -57,8 +61,13 @@ struct DoubleConv: Sendable {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
-            case .direct(let direct):
-                direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
+            case .direct(let direct, let wide):
+                if let wide, !DirectConv3x3.isFaster(width: width, inputChannels: direct.inputChannels) {
+                    wide.forward(input: input, height: height, width: width, output: output, relu: relu,
+                                 scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+                } else {
+                    direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
+                }
             case .shiftedRows(let shifted):
                 shifted.forward(input: input, height: height, width: width, output: output, relu: relu,
                                 scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
@@ -106,7 +115,7 @@ struct DoubleConv: Sendable {
                 }
             }
             guard let profile else { run(); continue }
-            profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name, input: conv.inputChannels,
+            profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name(width: width), input: conv.inputChannels,
                             output: conv.outputChannels, height: height, width: width, kernelSize: 3, run)
         }
     }
