@@ -4,8 +4,8 @@
 #endif
 
 // One instantiation of conv3x3_direct.inc per path. Block shapes measured on 2-core Zen (AVX2):
-// 4 channels × 2 vectors (OB × NV) beat 4 × 3, 6 × 2, 3 × 4, 8 × 1 and 2 × 4 on 16–64-channel
-// layers. AVX-512 doubles the channels, within its 32 registers. The portable 16-lane copy has no
+// 4 channels × 2 vectors (OB × NV) was best or within noise of the best (6 × 2 at 64 channels) against
+// 4 × 3, 6 × 2, 3 × 4, 8 × 1 and 2 × 4 on 16–64-channel layers. AVX-512 doubles the channels, within its 32 registers. The portable 16-lane copy has no
 // target attribute: it is the AVX-512 block logic compiled for any CPU, so tests check it everywhere.
 #define VL 16
 #define OB 8
