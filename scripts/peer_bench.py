@@ -215,7 +215,7 @@ def main():
         "onnxruntime_mps": ort_mps,
         "pytorch_mps": pt_mps,
         "pytorch_channels_last_mps": cl_mps,
-        "pytorch_bf16_channels_last_mps": bf_mps,
+        "pytorch_bf16_channels_last_mps": None if args.no_torch_bf16 else bf_mps,
         "unet_bf16_mps": unet_bf16,
         "baseline_mps": baseline,
         "unet_mps": unet_mps,
@@ -240,7 +240,10 @@ def main():
     print(f"{'onnxruntime (CPU EP)':28s} {t_ort * 1e3:10.2f} {ort_mps:10.4f}")
     print(f"{'pytorch (NCHW)':28s} {t_pt * 1e3:10.2f} {pt_mps:10.4f}")
     print(f"{'pytorch (channels_last)':28s} {t_cl * 1e3:10.2f} {cl_mps:10.4f}")
-    print(f"{'pytorch bf16 (channels_last)':28s} {t_bf * 1e3:10.2f} {bf_mps:10.4f}")
+    if args.no_torch_bf16:
+        print(f"{'pytorch bf16 (channels_last)':28s} {'skipped (--no-torch-bf16)':>21s}")
+    else:
+        print(f"{'pytorch bf16 (channels_last)':28s} {t_bf * 1e3:10.2f} {bf_mps:10.4f}")
     for path, (mps, message) in unet_runs.items():
         name = f"unet (UNET_CPU={path})" if path else "unet (nothing set)"
         if mps:
