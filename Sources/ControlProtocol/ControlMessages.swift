@@ -75,25 +75,36 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var model: ModelStatus
     public var queue: Queue
     public var counts: Counts
-    public var current: CurrentSlide?
+    /// Every slide in progress, one per busy worker, oldest first.
+    public var slides: [CurrentSlide]
+    /// The oldest slide in progress (what `slides` starts with), for clients of one worker.
+    public var current: CurrentSlide? { slides.first }
     public var lastReload: LastReload?
     public var inbox: String
     public var pid: Int32
+    /// The daemon's `node_name`.
+    public var node: String
+    /// Slides it segments at once.
+    public var workers: Int
 
-    public init(state: DaemonState, degraded: DegradedReason? = nil, model: ModelStatus, queue: Queue, counts: Counts, current: CurrentSlide?,
-                lastReload: LastReload?, inbox: String, pid: Int32) {
+    public init(state: DaemonState, degraded: DegradedReason? = nil, model: ModelStatus, queue: Queue, counts: Counts, slides: [CurrentSlide],
+                lastReload: LastReload?, inbox: String, pid: Int32, node: String, workers: Int) {
         self.state = state
         self.degraded = degraded
         self.model = model
         self.queue = queue
         self.counts = counts
-        self.current = current
+        self.slides = slides
         self.lastReload = lastReload
         self.inbox = inbox
         self.pid = pid
+        self.node = node
+        self.workers = workers
     }
 
-    enum CodingKeys: String, CodingKey { case state, degraded, model, queue, counts, current, lastReload = "last_reload", inbox, pid }
+    enum CodingKeys: String, CodingKey {
+        case state, degraded, model, queue, counts, slides, lastReload = "last_reload", inbox, pid, node, workers
+    }
 }
 
 /// One slide's job, as `GET /v1/jobs` lists it (newest first).

@@ -36,8 +36,9 @@ struct ControlController {
         let d = dependencies
         return StatusResponse(state: d.status.daemonState, degraded: d.status.degraded, model: await d.registry.current.status,
                               queue: .init(pending: counts.pending, deferred: counts.deferred),
-                              counts: .init(done: counts.done, failed: counts.failed), current: d.status.current,
-                              lastReload: await d.registry.lastReload, inbox: d.configuration.inbox, pid: getpid())
+                              counts: .init(done: counts.done, failed: counts.failed), slides: d.status.slides,
+                              lastReload: await d.registry.lastReload, inbox: d.configuration.inbox, pid: getpid(),
+                              node: d.configuration.nodeName, workers: d.configuration.workers)
     }
 
     /// `?limit=N` (1–1000, default 50) and `?state=failed|deferred|...`.

@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import UNetCore
 import UnixSignals
 #if canImport(Glibc)
 import Glibc
@@ -25,11 +26,12 @@ public struct Daemon {
 
     public func run(prometheus: PrometheusCollectorRegistry) async throws {
         let logger = Logger(label: "unetd")
+        try NodeIdentity.set(configuration.nodeName)
         try Spool(configuration: configuration).prepareDirectories()
         try Self.claimSocketPath(configuration.socket)
-        let io = BlockingPool(threads: 2), compute = BlockingPool(threads: 1)
+        let io = BlockingPool(threads: 2), compute = BlockingPool(threads: configuration.workers)
         let configuration = self.configuration
-        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads,
+        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads, workers: configuration.workers,
                                                               precision: configuration.precision, io: io) }
         let store = try await io.run { try JobStore(path: configuration.database) }
         let status = DaemonStatus()

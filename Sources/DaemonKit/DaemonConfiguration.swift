@@ -1,6 +1,7 @@
 import Foundation
 import Segmentation
 import TOMLKit
+import UNetCore
 import UNetEngine
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var state: String
     public var logs: String
     public var socket: String
+    /// Where claimed slides wait, when not `state/spool`. The claim is a rename from the inbox, so
+    /// the spool must be on the inbox's file system: on a network share, a per-node directory there.
+    public var customSpool: String?
+    /// This daemon's name on shared directories (default: the host name); see `NodeIdentity`.
+    public var nodeName: String = NodeIdentity.current
+    /// How the inbox is watched: inotify events, listing it every `pollInterval`, or both.
+    public var watch: WatchMode = .both
+    /// Seconds between listings under `watch = "poll"`.
+    public var pollInterval: Double = 2
+    /// Seconds after which another node's temporary file in a shared directory counts as abandoned
+    /// (its pid cannot be checked from here).
+    public var foreignTemporaryAge: Double = 86400
+    /// Slides segmented at once, each with `threads` threads, all on one shared model.
+    public var workers: Int = 1
     /// nil: the embedded default model.
     public var model: String?
     public var threads: Int = 2
@@ -53,8 +68,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
         socket = base + "/unetd.sock"
     }
 
+    /// `inotify`: kernel events only (local file systems); `poll`: list the inbox every
+    /// `poll_interval` (network mounts, where other hosts' writes send no events); `both`: events
+    /// plus a full listing every `rescan_interval`.
+    public enum WatchMode: String, Sendable, CaseIterable {
+        case inotify, poll, both
+    }
+
     public var metricsLog: String { logs + "/metrics.jsonl" }
-    public var spool: String { state + "/spool" }
+    public var spool: String { customSpool ?? state + "/spool" }
     public var database: String { state + "/jobs.sqlite" }
 
     /// Sets `precision` from its name (`fp32`, `bf16`, `auto`); `source` names the flag or key in the error.
@@ -68,6 +90,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public struct Problem: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// Applies a TOML file: every key must be known and of the right type.
@@ -97,6 +120,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
             case "archive": archive = try string()
             case "failed": failed = try string()
             case "state": state = try string()
+            case "spool": customSpool = try string()
+            case "node_name": nodeName = try string()
+            case "watch":
+                guard let mode = value.string.flatMap(WatchMode.init(rawValue:)) else {
+                    throw Problem(message: "\(path): key 'watch' must be \"inotify\", \"poll\" or \"both\"")
+                }
+                watch = mode
+            case "poll_interval": pollInterval = try number(Limits.pollInterval)
+            case "foreign_temporary_age": foreignTemporaryAge = try number(Limits.foreignTemporaryAge)
+            case "workers": workers = try integer(Limits.workers)
             case "logs": logs = try string()
             case "socket": socket = try string()
             case "model": model = try string()
@@ -152,6 +185,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public static let overlap = 0...1024
         public static let quietPeriod = 0.0...3600
         public static let rescanInterval = 0.5...86400
+        public static let pollInterval = 0.1...3600
+        public static let foreignTemporaryAge = 60.0...(365 * 86400)
+        public static let workers = 1...256
         public static let maximumAttempts = 1...100
         public static let micronsPerPixel = 0.001...1000.0
     }
@@ -167,6 +203,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         try check(quietPeriod, Limits.quietPeriod, "quiet_period")
         try check(rescanInterval, Limits.rescanInterval, "rescan_interval")
         try check(maximumAttempts, Limits.maximumAttempts, "max_attempts")
+        try check(pollInterval, Limits.pollInterval, "poll_interval")
+        try check(foreignTemporaryAge, Limits.foreignTemporaryAge, "foreign_temporary_age")
+        try check(workers, Limits.workers, "workers")
+        guard NodeIdentity.isValid(nodeName) else {
+            throw Problem(message: "'node_name' (--node-name): \(NodeIdentity.InvalidName(name: nodeName))")
+        }
         try check(maximumPixels, 1...Int.max, "max_pixels")
         if let threshold { try check(threshold, 0...1, "threshold") }
         if let slideMPP = segmentation.slideMPP { try check(slideMPP, Limits.micronsPerPixel, "slide_mpp") }

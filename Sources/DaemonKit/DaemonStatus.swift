@@ -3,12 +3,12 @@ import Foundation
 import Synchronization
 
 /// What the control server reports and the processor updates: paused, degraded or running, the
-/// slide in progress, and readiness. Guarded by a mutex; never held across work.
+/// slides in progress (one per busy worker), and readiness. Guarded by a mutex; never held across work.
 public final class DaemonStatus: Sendable {
     private struct State {
         var paused = false
         var degraded: DegradedReason?
-        var current: CurrentSlide?
+        var slides: [Int64: CurrentSlide] = [:]
         var watching = false
         var listening = false
         var announcedReady = false
@@ -34,14 +34,19 @@ public final class DaemonStatus: Sendable {
         state.withLock { $0.degraded != nil ? .degraded : $0.paused ? .paused : .running }
     }
 
-    public var current: CurrentSlide? { state.withLock { $0.current } }
+    /// Slides in progress, oldest first.
+    public var slides: [CurrentSlide] {
+        state.withLock { $0.slides.values.sorted { ($0.startedAt, $0.jobID) < ($1.startedAt, $1.jobID) } }
+    }
 
-    public func setCurrent(_ slide: CurrentSlide?) { state.withLock { $0.current = slide } }
+    public func begin(_ slide: CurrentSlide) { state.withLock { $0.slides[slide.jobID] = slide } }
 
-    public func progress(tilesDone: Int, tilesTotal: Int) {
+    public func end(jobID: Int64) { state.withLock { $0.slides[jobID] = nil } }
+
+    public func progress(jobID: Int64, tilesDone: Int, tilesTotal: Int) {
         state.withLock {
-            $0.current?.tilesDone = tilesDone
-            $0.current?.tilesTotal = tilesTotal
+            $0.slides[jobID]?.tilesDone = tilesDone
+            $0.slides[jobID]?.tilesTotal = tilesTotal
         }
     }
 

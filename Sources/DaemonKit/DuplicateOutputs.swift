@@ -37,6 +37,7 @@ struct DuplicateOutputs {
             }
             summary["slide"] = slideName
             summary["duplicate_of"] = duplicateOf
+            summary["node"] = NodeIdentity.current
             var outputs = summary["outputs"] as? [String: String] ?? [:]
             for (key, path) in outputs {
                 outputs[key] = outbox + "/" + stem + String(URL(fileURLWithPath: path).lastPathComponent.dropFirst(earlierStem.utf8.count))

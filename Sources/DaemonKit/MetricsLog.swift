@@ -31,14 +31,16 @@ public struct MetricsLog: Sendable {
         guard fsync(fd) == 0 else { throw .system("fsync metrics log", path: path) }
     }
 
-    /// Whether a line for `jobID` is already in the log (after a crash between appending it and
-    /// recording that it was appended).
-    public func contains(jobID: Int64, slide: String) -> Bool {
+    /// Whether this node's line for `jobID` is already in the log (after a crash between appending it
+    /// and recording that it was appended). Job ids are per node, so on a log several nodes share the
+    /// node must match too (lines from before node names have none and match any).
+    public func contains(jobID: Int64, slide: String, node: String) -> Bool {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
         return text.split(separator: "\n").contains { line in
             guard line.contains("\"job_id\":\(jobID)"),
                   let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
             return (fields["job_id"] as? Int).map(Int64.init) == jobID && fields["slide"] as? String == slide
+                && (fields["node"] as? String ?? node) == node
         }
     }
 }

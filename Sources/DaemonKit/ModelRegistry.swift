@@ -7,25 +7,32 @@ import Synchronization
 import UNetCore
 import UNetEngine
 
-/// A loaded model with the segmenter that runs it. The segmenter owns reusable buffers, so it sits
-/// behind a mutex: one slide at a time uses it.
+/// A loaded model with one segmenter per worker. The network's weights are shared read-only by all
+/// of them; each segmenter owns its reusable buffers, so it sits behind a mutex of its own and worker
+/// `i` always uses segmenter `i`.
 public final class LoadedModel: Sendable {
     public let file: ModelFile
-    private let segmenter: Mutex<SlideSegmenter>
+    private let slots: [Slot]
     public let loadedAt: Date
 
-    init(file: ModelFile, segmenter: sending SlideSegmenter) {
+    private final class Slot: Sendable {
+        let segmenter: Mutex<SlideSegmenter>
+        init(_ segmenter: sending SlideSegmenter) { self.segmenter = Mutex(segmenter) }
+    }
+
+    init(file: ModelFile, network: UNet, threads: Int, workers: Int) {
         self.file = file
-        self.segmenter = Mutex(segmenter)
+        slots = (0..<max(1, workers)).map { _ in Slot(SlideSegmenter(model: file, network: network, threads: threads)) }
         loadedAt = Date()
     }
 
-    /// `SlideSegmenter.segment` on this model (blocking: call it from a `BlockingPool`).
-    public func segment(slidePath: String, outputDirectory: String, options: SegmentationOptions, outputName: String?,
+    /// `SlideSegmenter.segment` on this model with worker `worker`'s segmenter (blocking: call it
+    /// from a `BlockingPool`).
+    public func segment(worker: Int, slidePath: String, outputDirectory: String, options: SegmentationOptions, outputName: String?,
                         provenance: SegmentationSummary.Provenance?, isCancelled: @escaping @Sendable () -> Bool,
                         progress: @escaping @Sendable (SegmentationProgress) -> Void,
                         beforePublishing: @escaping @Sendable () throws(SlideError) -> Void) throws(SlideError) -> SegmentationSummary {
-        try segmenter.withLock { (segmenter) throws(SlideError) -> SegmentationSummary in
+        try slots[worker % slots.count].segmenter.withLock { (segmenter) throws(SlideError) -> SegmentationSummary in
             try segmenter.segment(slidePath: slidePath, outputDirectory: outputDirectory, options: options, outputName: outputName,
                                   provenance: provenance, isCancelled: isCancelled, progress: progress, beforePublishing: beforePublishing)
         }
@@ -44,25 +51,28 @@ public actor ModelRegistry {
     public private(set) var lastReload: StatusResponse.LastReload?
     private let configuredPath: String?
     private let threads: Int
+    private let workers: Int
     private let precision: Precision
     private let io: BlockingPool
 
     /// Loads and checks the configured model (blocking: this runs once, before the services start).
-    public init(path: String?, threads: Int, precision: Precision = .fp32, io: BlockingPool) throws {
+    /// `workers` segmenters share it, each running slides with `threads` threads.
+    public init(path: String?, threads: Int, workers: Int = 1, precision: Precision = .fp32, io: BlockingPool) throws {
         configuredPath = path
         self.threads = threads
+        self.workers = workers
         self.precision = precision
         self.io = io
-        current = try Self.loadChecked(path: path, threads: threads, precision: precision)
+        current = try Self.loadChecked(path: path, threads: threads, workers: workers, precision: precision)
     }
 
     /// Loads `path` (or the configured model); returns the error message when refused.
     @discardableResult
     public func reload(path: String? = nil) async -> String? {
         let target = path ?? configuredPath
-        let threads = self.threads, precision = self.precision
+        let threads = self.threads, workers = self.workers, precision = self.precision
         do {
-            let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads, precision: precision) }
+            let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads, workers: workers, precision: precision) }
             current = candidate
             lastReload = .init(ok: true, at: Date(), error: nil)
             return nil
@@ -73,17 +83,17 @@ public actor ModelRegistry {
         }
     }
 
-    static func loadChecked(path: String?, threads: Int, precision: Precision) throws -> LoadedModel {
+    static func loadChecked(path: String?, threads: Int, workers: Int, precision: Precision) throws -> LoadedModel {
         let file = try DefaultModel.load(explicitPath: path)
-        let segmenter = try SlideSegmenter(model: file, threads: threads, precision: precision)
+        let network = try file.network(precision: precision)
         // A fixed, image-like 64×64 tile through the whole network must give finite probabilities.
         let side = 64
         let pixels = (0..<(side * side * 3)).map { UInt8(truncatingIfNeeded: ($0 * 37) ^ ($0 >> 7)) }
-        let probe = ImagePredictor(network: try file.network(precision: precision), preprocessing: file.metadata.preprocessing, threads: 1)
+        let probe = ImagePredictor(network: network, preprocessing: file.metadata.preprocessing, threads: 1)
         let probabilities = probe.probabilities(.init(width: side, height: side, pixels: pixels))
         guard probabilities.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
             throw CheckpointProblem("\(file.path): test inference produced non-finite probabilities")
         }
-        return LoadedModel(file: file, segmenter: segmenter)
+        return LoadedModel(file: file, network: network, threads: threads, workers: workers)
     }
 }

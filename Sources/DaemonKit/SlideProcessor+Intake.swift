@@ -53,8 +53,7 @@ extension SlideProcessor {
     /// Records, renames into the spool, records again. Nil-safe against other daemons: when the
     /// rename finds the file gone, the row is dropped and nothing happened.
     func claim(_ name: String) async {
-        let tag = "\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let spoolPath = spool.spoolPath(for: name, tag: tag)
+        let spoolPath = spool.spoolPath(for: name, tag: spool.claimTag())
         let source = configuration.inbox + "/" + name
         let store = self.store, spool = self.spool
         do {

@@ -9,12 +9,13 @@ import UNetCore
 /// to do before doing it (output name, `publishing`, destination, the metrics line), so `recover()`
 /// can finish whatever a crash interrupted.
 extension SlideProcessor {
-    func process(_ claimed: Job) async {
+    /// Runs `claimed` on worker `worker`'s segmenter.
+    func process(_ claimed: Job, worker: Int = 0) async {
         let id = claimed.storedID
         let model = await registry.current
         let modelSHA256 = model.file.sha256
-        status.setCurrent(CurrentSlide(name: claimed.name, jobID: id, tilesDone: 0, tilesTotal: 0, startedAt: Date()))
-        defer { status.setCurrent(nil) }
+        status.begin(CurrentSlide(name: claimed.name, jobID: id, tilesDone: 0, tilesTotal: 0, startedAt: Date()))
+        defer { status.end(jobID: id) }
         let started = Date()
         do {
             var job = claimed
@@ -24,8 +25,9 @@ extension SlideProcessor {
                 job = try await database { try $0.update(id) { $0.contentSHA256 = hash } }
             }
             if job.outputName == nil || job.modelSHA256 != modelSHA256 {
-                let outputName = job.outputName ?? spool.outputName(for: job.name)
-                job = try await database { try $0.update(id) { $0.outputName = outputName; $0.modelSHA256 = modelSHA256 } }
+                let spool = self.spool, name = job.name
+                let reserved = job.outputName == nil ? try await io.run { try spool.reserveOutputName(for: name) } : nil
+                job = try await database { try $0.update(id) { $0.outputName = $0.outputName ?? reserved; $0.modelSHA256 = modelSHA256 } }
             }
             let outputName = job.outputName ?? ""
             let store = self.store
@@ -41,10 +43,12 @@ extension SlideProcessor {
                 }
             }
             if summary == nil {
-                summary = try await segment(job, outputName: outputName, model: model, duplicateOf: earlier?.name, markPublishing: markPublishing)
+                summary = try await segment(job, worker: worker, outputName: outputName, model: model, duplicateOf: earlier?.name,
+                                            markPublishing: markPublishing)
             }
             let seconds = Date().timeIntervalSince(started)
-            let fields = Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:], seconds: seconds)
+            let fields = Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:], seconds: seconds,
+                                            node: configuration.nodeName)
             do { try await archive(job, metricsFields: fields, seconds: seconds) } catch {
                 // The outputs are out: the job stays `publishing` and the retry (or restart) archives it.
                 logger.error("outputs published but the original could not be archived; will retry",
@@ -52,6 +56,7 @@ extension SlideProcessor {
                 await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
                 return
             }
+            spool.releaseOutputName(outputName)
             doneCounter.increment()
             slideTimer.recordSeconds(seconds)
             var metadata: Logger.Metadata = ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
@@ -72,7 +77,7 @@ extension SlideProcessor {
     }
 
     /// Segments on the compute pool; the job turns `publishing` between durable temporaries and renames.
-    private func segment(_ job: Job, outputName: String, model: LoadedModel, duplicateOf: String?,
+    private func segment(_ job: Job, worker: Int, outputName: String, model: LoadedModel, duplicateOf: String?,
                          markPublishing: @escaping @Sendable () throws -> Void) async throws -> Data {
         var options = SegmentationOptions(tile: configuration.tile, overlap: configuration.overlap, threshold: configuration.threshold,
                                           threads: configuration.threads)
@@ -80,10 +85,10 @@ extension SlideProcessor {
         configuration.segmentation.apply(to: &options)
         let frozen = options, outbox = configuration.outbox, status = self.status
         let summary = try await compute.run { [self] in
-            try model.segment(slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
+            try model.segment(worker: worker, slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
                               provenance: .init(slideName: job.name, duplicateOf: duplicateOf),
                               isCancelled: { self.stopping.withLock { $0 } },
-                              progress: { status.progress(tilesDone: $0.tilesDone, tilesTotal: $0.tilesTotal) },
+                              progress: { status.progress(jobID: job.storedID, tilesDone: $0.tilesDone, tilesTotal: $0.tilesTotal) },
                               beforePublishing: { () throws(SlideError) in
                                   do { try markPublishing() } catch {
                                       throw SlideError(path: job.spoolPath, reason: "cannot record publishing: \(error)",
@@ -118,11 +123,13 @@ extension SlideProcessor {
             let destination = job.destination ?? spool.destination(for: job.name, in: configuration.failed)
             let line = try MetricsLog.line([
                 "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "failed",
-                "model_sha256": job.modelSHA256 ?? NSNull(), "job_id": id, "attempts": job.attempts, "error": reason])
+                "model_sha256": job.modelSHA256 ?? NSNull(), "job_id": id, "attempts": job.attempts, "error": reason,
+                "node": configuration.nodeName])
             let failing = try await database {
                 try $0.update(id) { $0.state = .failing; $0.destination = destination; $0.pendingMetricsLine = line }
             }
             try await completeFailing(failing)
+            if let outputName = job.outputName { spool.releaseOutputName(outputName) }
             logger.error("slide failed", metadata: ["slide": "\(job.name)", "reason": "\(reason)", "set_aside_as": "\(destination)"])
         } catch {
             logger.error("cannot set failed slide aside; will retry", metadata: ["job": "\(id)", "error": "\(error)"])
@@ -160,10 +167,10 @@ extension SlideProcessor {
     /// `unlessLogged` (after a crash) first looks for a line the job already has.
     func appendMetrics(_ job: Job, unlessLogged: Bool = false) async {
         guard let line = job.pendingMetricsLine else { return }
-        let metrics = self.metrics, id = job.storedID, name = job.name
+        let metrics = self.metrics, id = job.storedID, name = job.name, node = configuration.nodeName
         do {
             try await io.run {
-                if unlessLogged && metrics.contains(jobID: id, slide: name) { return }
+                if unlessLogged && metrics.contains(jobID: id, slide: name, node: node) { return }
                 try metrics.append(line: line)
             }
             _ = try await database { try $0.update(job.storedID) { $0.pendingMetricsLine = nil } }
@@ -174,9 +181,9 @@ extension SlideProcessor {
     }
 
     /// A metrics line from a finished job and its summary (`NAME.result.json`'s fields).
-    static func metricsFields(job: Job, summary: [String: Any], seconds: Double) -> [String: Any] {
+    static func metricsFields(job: Job, summary: [String: Any], seconds: Double, node: String) -> [String: Any] {
         var fields: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "done", "job_id": job.storedID,
+            "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "done", "job_id": job.storedID, "node": node,
             "attempts": job.attempts, "model_sha256": job.modelSHA256 ?? NSNull(), "seconds": seconds,
             "outputs": job.outputName ?? NSNull(),
         ]

@@ -52,7 +52,7 @@ extension SlideProcessor {
                     // Published before the crash: only the archive move (and the metrics line) remain.
                     let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
                         ?? Self.metricsFields(job: job, summary: Self.readSummary(configuration.outbox + "/" + outputName + ".result.json"),
-                                              seconds: job.seconds ?? 0)
+                                              seconds: job.seconds ?? 0, node: configuration.nodeName)
                     do { try await archive(job, metricsFields: fields, seconds: job.seconds, recovering: true) } catch {
                         clean = false
                         await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
@@ -91,9 +91,7 @@ extension SlideProcessor {
             where Spool.hasSlideExtension(file) && !file.hasPrefix(".") {
                 let path = spoolDirectory + "/" + file
                 guard !known.contains(path) else { continue }
-                // Spool names are `PID-HEX-NAME`: the original name follows the second dash.
-                let parts = file.split(separator: "-", maxSplits: 2)
-                let name = parts.count == 3 ? String(parts[2]) : file
+                let name = Spool.originalName(ofSpoolFile: file)
                 _ = try store.insert(Job(name: name, spoolPath: path, claimedFrom: spool.configuration.inbox + "/" + name, state: .queued))
                 adopted.append(name)
             }

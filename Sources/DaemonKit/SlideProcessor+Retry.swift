@@ -15,8 +15,7 @@ extension SlideProcessor {
                 logger.warning("cannot retry: the slide is no longer in failed/", metadata: ["slide": "\(job.name)"])
                 continue
             }
-            let tag = "\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-            let spoolPath = spool.spoolPath(for: job.name, tag: tag)
+            let spoolPath = spool.spoolPath(for: job.name, tag: spool.claimTag())
             try await io.run {
                 try store.update(job.storedID) {
                     $0.state = .claiming; $0.claimedFrom = source; $0.spoolPath = spoolPath

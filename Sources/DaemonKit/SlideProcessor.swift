@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// The working loop: watch the inbox, claim slides once their size and mtime have been stable for
-/// the quiet period, and segment them one at a time, each on the model current when it starts.
+/// the quiet period, and segment them, `workers` at a time, each on the model current when it starts.
 /// Each job walks the stored `JobState` machine, so after a crash at any step `recover()` finishes
 /// or undoes that step: every slide ends with its outputs published and its original in archive/, or
 /// in failed/ beside the reason, and as exactly one line in the metrics log.
@@ -24,6 +24,8 @@ public final class SlideProcessor: Service, Sendable {
     let heartbeat = Heartbeat()
     let stopping = Mutex(false)
     let intake = Mutex(IntakeState())
+    /// Workers (0..<workers) not draining the queue right now.
+    let idleWorkers: Mutex<Set<Int>>
     let faults = Mutex(StorageFaults())
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
@@ -46,11 +48,10 @@ public final class SlideProcessor: Service, Sendable {
         }
     }
 
-    let doneCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "done")])
-    let failedCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "failed")])
-    let deferredCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "deferred")])
-    let queueGauge = Gauge(label: "unetd_queue_pending")
-    let slideTimer = Metrics.Timer(label: "unetd_slide_seconds")
+    /// Prometheus series, labelled with the node so that several daemons can be scraped into one view.
+    let doneCounter: Counter, failedCounter: Counter, deferredCounter: Counter
+    let queueGauge: Gauge
+    let slideTimer: Metrics.Timer
 
     public init(configuration: DaemonConfiguration, store: JobStore, registry: ModelRegistry, status: DaemonStatus,
                 notifier: SystemdNotifier, io: BlockingPool, compute: BlockingPool, logger: Logger) {
@@ -65,6 +66,13 @@ public final class SlideProcessor: Service, Sendable {
         metrics = MetricsLog(path: configuration.metricsLog)
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        idleWorkers = Mutex(Set(0..<configuration.workers))
+        let node = ("node", configuration.nodeName)
+        doneCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "done"), node])
+        failedCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "failed"), node])
+        deferredCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "deferred"), node])
+        queueGauge = Gauge(label: "unetd_queue_pending", dimensions: [node])
+        slideTimer = Metrics.Timer(label: "unetd_slide_seconds", dimensions: [node])
     }
 
     /// Asks the loop to look at the queue now (resume, reload, retry).
@@ -85,8 +93,14 @@ public final class SlideProcessor: Service, Sendable {
         try await recover()
         intake.withLock { $0.modelStamp = ModelFileStamp(configuration.model) }
         // Watch first, then scan, so nothing dropped in between is missed.
-        let watcher = try InboxWatcher(directory: configuration.inbox)
+        let watch = configuration.watch
+        let watcher = try InboxWatcher(directory: watch == .poll ? nil : configuration.inbox,
+                                       tickInterval: watch == .poll ? configuration.pollInterval : 1)
         watcher.start()
+        if watch != .poll, let kind = NetworkMount.kind(of: configuration.inbox) {
+            logger.warning("the inbox is on a network file system, where other hosts' writes send no inotify events; set watch = \"poll\" (--watch poll)",
+                           metadata: ["inbox": "\(configuration.inbox)", "file_system": "\(kind)", "watch": "\(watch.rawValue)"])
+        }
         await scan()
         if status.markReady(watching: true) { await announceReady() }
         let watchdog = WatchdogFeeder.startIfEnabled(notifier: notifier, heartbeat: heartbeat)
@@ -106,9 +120,15 @@ public final class SlideProcessor: Service, Sendable {
                         switch event {
                         case .changed, .overflow: await scan()
                         case .tick:
-                            // Periodic full scan (network mounts send no events), or sooner while files settle.
+                            // A full listing when due (polling, or the periodic rescan beside inotify),
+                            // and on every tick while files settle.
                             let settling = intake.withLock { !$0.seen.isEmpty }
-                            if Date().timeIntervalSince(lastFullScan) >= configuration.rescanInterval || settling {
+                            let interval: Double? = switch watch {
+                            case .poll: configuration.pollInterval
+                            case .both: configuration.rescanInterval
+                            case .inotify: nil
+                            }
+                            if settling || interval.map({ Date().timeIntervalSince(lastFullScan) >= $0 }) ?? false {
                                 lastFullScan = Date()
                                 await scan()
                             }
@@ -119,9 +139,18 @@ public final class SlideProcessor: Service, Sendable {
                     }
                 }
                 group.addTask { [self] in
-                    for await _ in wakeups {
-                        if stopping.withLock({ $0 }) { break }
-                        await drainQueue()
+                    // Every wakeup sets each idle worker draining the queue; busy ones carry on.
+                    await withDiscardingTaskGroup { workers in
+                        for await _ in wakeups {
+                            if stopping.withLock({ $0 }) { break }
+                            await publishQueueStatus()
+                            for worker in idleWorkers.withLock({ idle in defer { idle = [] }; return idle.sorted() }) {
+                                workers.addTask { [self] in
+                                    await drainQueue(worker: worker)
+                                    idleWorkers.withLock { _ = $0.insert(worker) }
+                                }
+                            }
+                        }
                     }
                 }
                 await group.next()
@@ -142,8 +171,8 @@ public final class SlideProcessor: Service, Sendable {
         logger.info("ready", metadata: ["inbox": "\(configuration.inbox)", "model": "\(model.path)", "sha256": "\(model.sha256)"])
     }
 
-    private func drainQueue() async {
-        await publishQueueStatus()
+    /// Worker `worker` takes queued jobs one after another until none is left (or the queue is held).
+    private func drainQueue(worker: Int) async {
         while !status.paused, !stopping.withLock({ $0 }), !faults.withLock({ $0.holdingQueue }) {
             let next: Job?
             do { next = try await database { try $0.claimNext() } } catch {
@@ -151,7 +180,7 @@ public final class SlideProcessor: Service, Sendable {
                 break
             }
             guard let job = next else { break }
-            await process(job)
+            await process(job, worker: worker)
             await publishQueueStatus()
         }
     }

@@ -26,6 +26,7 @@ public struct Spool: Sendable {
                           configuration.state, configuration.spool, configuration.logs] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        if let problem = spoolProblem() { throw DaemonError("claim slides", path: configuration.spool, detail: problem) }
     }
 
     /// A regular slide file in the inbox and what it looked like when seen.
@@ -78,6 +79,24 @@ public struct Spool: Sendable {
     }
 
     // MARK: Claim
+
+    /// A fresh claim tag, `NODE@PID-HEX`: which node and process claimed a slide, unique per claim.
+    public func claimTag() -> String {
+        "\(configuration.nodeName)@\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+
+    /// The name a slide had before it was claimed, from its spool file name `TAG-NAME` (tags
+    /// `NODE@PID-HEX`, or `PID-HEX` from older versions); the whole name when it has no tag.
+    public static func originalName(ofSpoolFile file: String) -> String {
+        func afterPidAndHex(_ text: Substring) -> String? {
+            let parts = text.split(separator: "-", maxSplits: 2)
+            guard parts.count == 3, Int32(parts[0]) != nil, UInt32(parts[1], radix: 16) != nil else { return nil }
+            return String(parts[2])
+        }
+        if let at = file.firstIndex(of: "@"), NodeIdentity.isValid(String(file[..<at])),
+           let name = afterPidAndHex(file[file.index(after: at)...]) { return name }
+        return afterPidAndHex(Substring(file)) ?? file
+    }
 
     /// Where a claimed slide waits: `spool/TAG-NAME`, the name cut (with a hash) so that the spool
     /// name and its companions' names fit the file system's limit whatever the original length.
@@ -216,11 +235,32 @@ public struct Spool: Sendable {
         return candidate
     }
 
-    /// The name outputs get in the outbox: the slide's stem, or `stem-N` if an earlier slide of the same
-    /// name already has outputs there.
-    public func outputName(for name: String) -> String {
-        uniqueStem(URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent, in: configuration.outbox, suffixes: Self.outputSuffixes)
+    /// Reserves the name outputs get in the outbox: the slide's stem, or `stem-N` when that has
+    /// outputs already or is reserved. The reservation (`.STEM.reserved`, created with O_EXCL, atomic
+    /// on local file systems and NFSv3+) stops two workers or hosts segmenting same-named slides at
+    /// once from publishing over each other; `releaseOutputName` removes it once the outputs are out.
+    public func reserveOutputName(for name: String) throws(DaemonError) -> String {
+        let stem = URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent
+        let fitted = FileNameBudget.stem(stem, suffixes: Self.outputSuffixes + [Self.reservationSuffix], reserve: 9)
+        var counter = 1
+        while true {
+            let candidate = counter == 1 ? fitted : "\(fitted)-\(counter)"
+            counter += 1
+            guard existingOutputs(candidate).isEmpty else { continue }
+            let fd = open(reservationPath(candidate), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                if errno == EEXIST { continue }
+                throw .system("reserve output name", path: reservationPath(candidate))
+            }
+            close(fd)
+            return candidate
+        }
     }
+
+    public func releaseOutputName(_ stem: String) { unlink(reservationPath(stem)) }
+
+    static let reservationSuffix = ".reserved"
+    private func reservationPath(_ stem: String) -> String { configuration.outbox + "/." + stem + Self.reservationSuffix }
 
     /// The outputs of `stem` in the outbox that exist.
     public func existingOutputs(_ stem: String) -> [String] {
@@ -232,22 +272,39 @@ public struct Spool: Sendable {
         access(configuration.outbox + "/" + stem + ".result.json", F_OK) == 0
     }
 
-    /// Removes temporary files (`.NAME.PID.RANDOM.tmp`) that a process which no longer exists left
-    /// behind, e.g. after `kill -9`; files of live processes (another daemon) are left alone.
-    public func removeStaleTemporaries() -> [String] {
+    /// Removes temporary files (`.NAME.NODE.PID.RANDOM.tmp`) left behind by a crash (`kill -9`, power
+    /// cut). This node's own are removed when their process no longer exists; another node's pid
+    /// means nothing here (it may be alive on its host), so those go only once older than
+    /// `foreign_temporary_age`.
+    public func removeStaleTemporaries(now: Date = Date()) -> [String] {
         var removed: [String] = []
+        let node = configuration.nodeName
         for directory in [configuration.outbox, configuration.archive, configuration.failed, configuration.state, configuration.logs] {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
-            for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
-                let parts = name.split(separator: ".")
-                guard parts.count >= 4, let pid = Int32(parts[parts.count - 3]) else { continue }
-                if kill(pid, 0) != 0 && errno == ESRCH {
-                    unlink(directory + "/" + name)
-                    removed.append(name)
+            for name in names {
+                guard let owner = AtomicFile.temporaryOwner(ofFileNamed: name) else { continue }
+                let path = directory + "/" + name
+                let abandoned: Bool
+                if owner.node == node {
+                    abandoned = kill(owner.pid, 0) != 0 && errno == ESRCH
+                } else {
+                    var info = stat()
+                    guard lstat(path, &info) == 0 else { continue }
+                    abandoned = now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec) > configuration.foreignTemporaryAge
                 }
+                if abandoned, unlink(path) == 0 { removed.append(name) }
             }
         }
         return removed
+    }
+
+    /// Whether the spool is on the inbox's file system, as the claim's rename needs; a description
+    /// of the problem otherwise.
+    public func spoolProblem() -> String? {
+        var inbox = stat(), spool = stat()
+        guard stat(configuration.inbox, &inbox) == 0, stat(configuration.spool, &spool) == 0 else { return nil }
+        guard inbox.st_dev != spool.st_dev else { return nil }
+        return "the spool \(configuration.spool) is not on the inbox's file system (\(configuration.inbox)), so a slide cannot be claimed by an atomic rename; set 'spool' to a directory for this node on the inbox's share, e.g. \(URL(fileURLWithPath: configuration.inbox).deletingLastPathComponent().path)/spool/\(configuration.nodeName)"
     }
 
     /// sha256 of a file, streamed.

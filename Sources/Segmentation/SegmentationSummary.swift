@@ -58,6 +58,8 @@ public struct SegmentationSummary: Codable, Sendable {
     public var precision: Precision
     /// The instruction-set path its convolutions ran on.
     public var cpuPath: CPUPath
+    /// The host (`node_name`) that segmented it; absent in summaries from before node names.
+    public var node: String? = NodeIdentity.current
     public var preprocessing: Preprocessing
     public var threshold: Float
     /// The input scale actually used (explicit, from MPP, or the model's).
@@ -81,7 +83,7 @@ public struct SegmentationSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case slide, duplicateOf = "duplicate_of", width, height, page, pageCount = "page_count", networkWidth = "network_width"
         case networkHeight = "network_height", tileWidth = "tile_width", tileHeight = "tile_height", overlap
-        case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, precision, cpuPath = "cpu_path", preprocessing, threshold
+        case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, precision, cpuPath = "cpu_path", node, preprocessing, threshold
         case inputScale = "input_scale", slideMPP = "slide_mpp", mppSource = "mpp_source", modelMPP = "model_mpp", objects, warnings
         case positiveFraction = "positive_fraction", timings
         case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"

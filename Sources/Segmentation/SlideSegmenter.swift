@@ -19,9 +19,15 @@ public final class SlideSegmenter {
     private let runner: UNetRunner
 
     /// `precision`: `.auto` resolves for this CPU; the summary names what was used.
-    public init(model: ModelFile, threads: Int, precision: Precision = .fp32) throws(CheckpointProblem) {
+    public convenience init(model: ModelFile, threads: Int, precision: Precision = .fp32) throws(CheckpointProblem) {
+        self.init(model: model, network: try model.network(precision: precision), threads: threads)
+    }
+
+    /// A segmenter on an already built `network` of `model`: several segmenters (one per worker)
+    /// share one network's weights, each with its own buffers.
+    public init(model: ModelFile, network: UNet, threads: Int) {
         self.model = model
-        runner = UNetRunner(network: try model.network(precision: precision), threads: threads)
+        runner = UNetRunner(network: network, threads: threads)
     }
 
     /// The arithmetic this segmenter runs in (`fp32` or `bf16`).

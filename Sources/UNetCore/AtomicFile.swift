@@ -40,14 +40,26 @@ public enum AtomicFile {
     }
 
     /// A unique temporary name beside `path`, hidden (dot-prefixed) and marked `.tmp`:
-    /// `.NAME.PID.RANDOM.tmp`, with NAME shortened when the whole would exceed the name limit.
+    /// `.NAME.NODE.PID.RANDOM.tmp`, with NAME shortened when the whole would exceed the name limit.
+    /// NODE (`NodeIdentity`) tells hosts sharing a directory whose temporaries are whose.
     public static func temporaryPath(for path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        // "." + NAME + "." + pid (≤ 10) + "." + random (≤ 10) + ".tmp"
-        let fitted = FileNameBudget.bounded(name, limit: FileNameBudget.maximumBytes - 27)
-        return "\(directory).\(fitted).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let node = NodeIdentity.current
+        // "." + NAME + "." + NODE + "." + pid (≤ 10) + "." + random (≤ 10) + ".tmp"
+        let fitted = FileNameBudget.bounded(name, limit: FileNameBudget.maximumBytes - 28 - node.utf8.count)
+        return "\(directory).\(fitted).\(node).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+    }
+
+    /// Whose temporary a file name is: the node and pid of `.NAME.NODE.PID.RANDOM.tmp`; nil for any
+    /// other name.
+    public static func temporaryOwner(ofFileNamed name: String) -> (node: String, pid: Int32)? {
+        guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return nil }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        // "", NAME..., NODE, PID, RANDOM, "tmp"
+        guard parts.count >= 6, let pid = Int32(parts[parts.count - 3]), pid > 0, UInt32(parts[parts.count - 2]) != nil else { return nil }
+        return (String(parts[parts.count - 4]), pid)
     }
 
     /// fsyncs and closes `fd`, renames `temporary` onto `path` and fsyncs the directory.

@@ -40,11 +40,11 @@ struct UNetControlCommand: ParsableCommand {
             try failing {
                 let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
                 if json { return printJSON(status) }
-                var rows = [("state", status.state.rawValue), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
+                var rows = [("state", status.state.rawValue), ("node", status.node), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
                             ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
                             ("queue", "\(status.queue.pending) pending" + (status.queue.deferred > 0 ? ", \(status.queue.deferred) deferred" : "")), ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
-                if let current = status.current {
-                    rows.append(("working on", "\(current.name) (\(current.tilesDone)/\(current.tilesTotal) tiles)"))
+                for slide in status.slides {
+                    rows.append(("working on", "\(slide.name) (\(slide.tilesDone)/\(slide.tilesTotal) tiles)"))
                 }
                 if let degraded = status.degraded {
                     let free = degraded.freeBytes.map { ", \(ByteCountFormatter.string(fromByteCount: $0, countStyle: .file)) free" } ?? ""

@@ -21,6 +21,11 @@ struct UNetDaemonCommand: AsyncParsableCommand {
     @Option(help: "State directory (job database, spool); give each daemon its own when several share an inbox.") var state: String?
     @Option(help: "Inbox directory.") var inbox: String?
     @Option(help: "Outbox directory.") var outbox: String?
+    @Option(help: "Spool directory for claimed slides (default STATE/spool; on the inbox's file system).") var spool: String?
+    @Option(help: "This daemon's name on shared directories (default: the host name).") var nodeName: String?
+    @Option(help: "How to watch the inbox: inotify, poll (network mounts) or both.") var watch: String?
+    @Option(help: "Seconds between inbox listings under --watch poll.") var pollInterval: Double?
+    @Option(help: "Slides segmented at once, each with --threads threads.") var workers: Int?
 
     func run() async throws {
         var configuration = DaemonConfiguration(root: root)
@@ -35,6 +40,16 @@ struct UNetDaemonCommand: AsyncParsableCommand {
             if let state { configuration.state = state }
             if let inbox { configuration.inbox = inbox }
             if let outbox { configuration.outbox = outbox }
+            if let spool { configuration.customSpool = spool }
+            if let nodeName { configuration.nodeName = nodeName }
+            if let watch {
+                guard let mode = DaemonConfiguration.WatchMode(rawValue: watch) else {
+                    throw DaemonConfiguration.Problem(message: "--watch must be inotify, poll or both, not \"\(watch)\"")
+                }
+                configuration.watch = mode
+            }
+            if let pollInterval { configuration.pollInterval = pollInterval }
+            if let workers { configuration.workers = workers }
             try configuration.validate()
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
