@@ -30,12 +30,7 @@ public enum FileNameBudget {
 
     /// 64-bit FNV-1a of the UTF-8 bytes, as 16 hex digits: stable across runs and machines.
     public static func hexHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        let digits = String(hash, radix: 16)
+        let digits = String(StableHash.fnv1a(text), radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

@@ -18,6 +18,9 @@ struct SegmentCommand: ParsableCommand {
             (the slide's from its Aperio or OME description or resolution tags, or --slide-mpp).
             Ground truth beside a slide (NAME.json in BreCaHAD format, or NAME.truth.png) adds accuracy, Dice and IoU \
             to the summary. Exits 0 only when every slide succeeded.
+            Job arrays: --shard I/N (or, in a Slurm array task, SLURM_ARRAY_TASK_ID/MIN/COUNT) keeps the slides whose \
+            file-name hash falls in shard I; --skip-existing skips slides whose NAME.result.json names the same model; \
+            --status-csv writes one row per slide (slide, outcome, seconds, error) at the end.
             """)
 
     @Option(help: "Model file (.pth or .safetensors); default: the embedded default model.") var model: String?
@@ -42,6 +45,10 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "Radius of BreCaHAD points in pixels.") var truthRadius = 20
     @Option(help: "Overlays are downscaled beyond this side.") var overlayMaxSide = 8192
     @Option(help: "Refuse slides with more pixels than this.") var maxPixels = 10_000_000_000
+    @Option(help: "Process only shard I of N (0 ≤ I < N) of the slides, by a stable hash of their file names; default in a Slurm array task: the task's shard.")
+    var shard: String?
+    @Flag(help: "Skip slides whose NAME.result.json in --out already names this model's sha256.") var skipExisting = false
+    @Option(help: "Write slide,outcome,seconds,error for every slide of this run to FILE (atomically, at the end).") var statusCsv: String?
     @Argument(help: "Slides (.tif, .tiff, .svs).") var slides: [String]
 
     func validate() throws {
@@ -51,6 +58,7 @@ struct SegmentCommand: ParsableCommand {
         if let outputs { do { _ = try OutputKind.parseList(outputs) } catch { throw ValidationError("--outputs: \(error)") } }
         guard slideMpp.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--slide-mpp must be a positive number of µm per pixel") }
         guard minObjectArea >= 0 else { throw ValidationError("--min-object-area must be 0 or more") }
+        if let shard { do { _ = try SlideShard(parsing: shard) } catch { throw ValidationError(error.description) } }
     }
 
     func run() throws {
@@ -70,28 +78,46 @@ struct SegmentCommand: ParsableCommand {
             options.minimumObjectArea = minObjectArea
             options.truth = GroundTruthOptions(path: truth, classes: truthClasses.split(separator: ",").map(String.init), radius: truthRadius)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            for slide in slides {
-                let bar = ProgressBar(label: URL(fileURLWithPath: slide).lastPathComponent)
-                do {
-                    let summary = try segmenter.segment(slidePath: slide, outputDirectory: out, options: options, progress: bar.update)
-                    bar.clear()
-                    var line = String(format: "%@: %d×%d, %d tiles (%d skipped), %.1f%% positive, %.2f MP/s",
-                                      slide, summary.width, summary.height, summary.tilesRun + summary.tilesSkipped,
-                                      summary.tilesSkipped, summary.positiveFraction * 100, summary.megapixelsPerSecond)
-                    if summary.objects > 0 { line += ", \(summary.objects) objects" }
-                    if let scores = summary.scores { line += String(format: ", Dice %.4f, IoU %.4f, accuracy %.4f", scores.dice, scores.iou, scores.accuracy) }
-                    print(line)
-                    var stderr = StandardError()
-                    for warning in summary.warnings { print("warning: \(slide): \(warning)", to: &stderr) }
-                } catch {
-                    bar.clear()
-                    failures += 1
-                    var stderr = StandardError()
-                    print("error: \(error)", to: &stderr)
-                }
+            var batch = SlideBatch(segmenter: segmenter, options: options, outputDirectory: out)
+            batch.shard = try shard.map { try SlideShard(parsing: $0) } ?? SlideShard.fromSlurm(ProcessInfo.processInfo.environment)
+            batch.skipExisting = skipExisting
+            var stderr = StandardError()
+            if let shard = batch.shard { print("shard \(shard): \(batch.owned(slides).count) of \(slides.count) slides", to: &stderr) }
+            var bar: ProgressBar?
+            let rows = batch.run(slides, progress: { slide, progress in
+                if bar == nil { bar = ProgressBar(label: URL(fileURLWithPath: slide).lastPathComponent) }
+                bar?.update(progress)
+            }, finished: { row in
+                bar?.clear()
+                bar = nil
+                Self.report(row)
+            })
+            failures = rows.filter { $0.outcome == .failed }.count
+            if let statusCsv {
+                try AtomicFile.write(Array(SlideBatch.statusCSV(rows).utf8), to: statusCsv)
             }
         }
         if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// One line per slide on stdout (warnings and the `error:` line on stderr).
+    private static func report(_ row: SlideBatch.Row) {
+        var stderr = StandardError()
+        switch row.outcome {
+        case .skipped:
+            print("\(row.slide): skipped, its result.json names this model")
+        case .failed:
+            print("error: \(row.error ?? "failed")", to: &stderr)
+        case .segmented:
+            guard let summary = row.summary else { return }
+            var line = String(format: "%@: %d×%d, %d tiles (%d skipped), %.1f%% positive, %.2f MP/s",
+                              row.slide, summary.width, summary.height, summary.tilesRun + summary.tilesSkipped,
+                              summary.tilesSkipped, summary.positiveFraction * 100, summary.megapixelsPerSecond)
+            if summary.objects > 0 { line += ", \(summary.objects) objects" }
+            if let scores = summary.scores { line += String(format: ", Dice %.4f, IoU %.4f, accuracy %.4f", scores.dice, scores.iou, scores.accuracy) }
+            print(line)
+            for warning in summary.warnings { print("warning: \(row.slide): \(warning)", to: &stderr) }
+        }
     }
 }
 
