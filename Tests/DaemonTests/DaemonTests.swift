@@ -81,6 +81,29 @@ import Glibc
         #expect(daemon.metrics()[0]["model_sha256"] as? String == after)
     }
 
+    /// Two workers: two slides at once on one model, both listed by status; a reload meanwhile lets
+    /// each finish on the model it started with, and the next slide gets the new one.
+    @Test func twoWorkersSegmentTwoSlidesAtOnceAndReloadWaitsForEach() throws {
+        let daemon = try DaemonHarness(extra: ["--workers", "2", "--threads", "1"])
+        defer { daemon.remove() }
+        try daemon.start()
+        let before = try daemon.status()
+        #expect(before.workers == 2)
+        try daemon.drop("slides/tia_he.tif", as: "first.tif")
+        try daemon.drop("slides/histo_he.tif", as: "second.tif")
+        try waitUntil(timeout: 60, "both slides are in progress") { try daemon.status().slides.count == 2 }
+        #expect(Set(try daemon.status().slides.map(\.name)).isSubset(of: ["first.tif", "second.tif"]))
+        let reload = try unetctl(["--socket", daemon.socket, "reload", DaemonHarness.fixture("engine/bare_transposed_c2.pth")])
+        #expect(reload.status == 0)
+        let after = try daemon.status().model.sha256
+        try waitUntil(timeout: 120, "both slides finished") { daemon.metrics().count == 2 }
+        #expect(daemon.metrics().allSatisfy { $0["model_sha256"] as? String == before.model.sha256 && $0["outcome"] as? String == "done" })
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "third.tif")
+        try waitUntil(timeout: 60, "the third slide finished") { daemon.metrics().count == 3 }
+        #expect(daemon.metrics().last?["model_sha256"] as? String == after)
+        #expect(try daemon.status().slides.isEmpty)
+    }
+
     @Test func killedMidSlideFinishesOnceAfterRestart() throws {
         let daemon = try DaemonHarness()
         defer { daemon.remove() }
