@@ -49,7 +49,7 @@ install: release
 	install -m 0755 .build/release/unet .build/release/unetd .build/release/unetctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Sources/DefaultModel/Resources/default-model.safetensors $(DESTDIR)$(PREFIX)/share/unetd/
 	test -e $(DESTDIR)$(PREFIX)/etc/unetd/unetd.toml || install -m 0644 etc/unetd/unetd.toml $(DESTDIR)$(PREFIX)/etc/unetd/
-	install -m 0644 systemd/unetd.service $(DESTDIR)/etc/systemd/system/
+	install -m 0644 systemd/unetd.service systemd/unetd@.service $(DESTDIR)/etc/systemd/system/
 	install -m 0644 systemd/unetd.sysusers $(DESTDIR)/usr/lib/sysusers.d/unetd.conf
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/unetd/
 	@echo "installed; then: systemd-sysusers && systemctl daemon-reload && systemctl enable --now unetd"

@@ -126,24 +126,32 @@ import Glibc
     }
 
     @Test func unitFileExposureIsLow() throws {
-        let unit = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd/unetd.service").path
-        let text = try String(contentsOfFile: unit, encoding: .utf8)
-        for directive in ["Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=unetd", "StateDirectory=unetd",
-                          "LogsDirectory=unetd", "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies=AF_UNIX"] {
-            #expect(text.contains(directive), "\(directive)")
+        let directory = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd")
+        let unit = directory.appendingPathComponent("unetd.service").path
+        let template = directory.appendingPathComponent("unetd@.service").path
+        for path in [unit, template] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for directive in ["Type=notify", "ExecReload=", "WatchdogSec=", "RuntimeDirectory=unetd", "StateDirectory=unetd",
+                              "LogsDirectory=unetd", "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies=AF_UNIX"] {
+                #expect(text.contains(directive), "\(path): \(directive)")
+            }
+        }
+        let instanceText = try String(contentsOfFile: template, encoding: .utf8)
+        for perInstance in ["--config /usr/local/etc/unetd/%i.toml", "--root /var/lib/unetd/%i", "/run/unetd/%i/unetd.sock",
+                            "StateDirectory=unetd/%i", "ReadWritePaths=/var/lib/unetd/%i /var/log/unetd/%i"] {
+            #expect(instanceText.contains(perInstance), "\(perInstance)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["security", "--offline=true", unit]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let line = try #require(report.split(separator: "\n").first { $0.contains("Overall exposure level") })
-        let score = try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
-        #expect(score <= 1.5, "\(line)")
+        // An instance of the template scores as the single unit does.
+        let instance = try Fixtures.temporaryDirectory().appendingPathComponent("unetd@lab-a.service").path
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: instance).deletingLastPathComponent().path) }
+        try FileManager.default.copyItem(atPath: template, toPath: instance)
+        let scores = try [unit, instance].map { path -> Double in
+            let report = try Fixtures.run("/usr/bin/systemd-analyze", ["security", "--offline=true", path])
+            let line = try #require((report.stdout + report.stderr).split(separator: "\n").first { $0.contains("Overall exposure level") })
+            return try #require(Double(line.split(separator: ":").last!.split(separator: " ").first!))
+        }
+        #expect(scores[0] <= 1.5, "unetd.service scores \(scores[0])")
+        #expect(scores[1] == scores[0], "unetd@.service scores \(scores[1]), unetd.service \(scores[0])")
     }
 }
