@@ -88,7 +88,7 @@ def main():
         while not os.path.exists(os.path.join(root, "archive", name)):
             if measuring_latency:
                 elapsed, status = status_round_trip(sock)
-                if status.get("current"):
+                if status.get("slides"):
                     latencies.append(elapsed)
                     t0 = time.perf_counter()
                     subprocess.run(ctl + ["status"], capture_output=True)
