@@ -28,23 +28,58 @@ public struct ModelStatus: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case path, sha256, loadedAt = "loaded_at", architecture }
 }
 
-/// The slide being segmented right now.
+/// A slide being segmented right now, and how far it has got.
 public struct CurrentSlide: Codable, Sendable, Equatable {
     public var name: String
     public var jobID: Int64
     public var tilesDone: Int
     public var tilesTotal: Int
     public var startedAt: Date
+    /// The slide's size in megapixels (0 until its first tile).
+    public var megapixels: Double
+    /// Seconds its segmentation has run, as of the last tile.
+    public var seconds: Double
 
-    public init(name: String, jobID: Int64, tilesDone: Int, tilesTotal: Int, startedAt: Date) {
+    public init(name: String, jobID: Int64, tilesDone: Int, tilesTotal: Int, startedAt: Date, megapixels: Double = 0, seconds: Double = 0) {
         self.name = name
         self.jobID = jobID
         self.tilesDone = tilesDone
         self.tilesTotal = tilesTotal
         self.startedAt = startedAt
+        self.megapixels = megapixels
+        self.seconds = seconds
     }
 
-    enum CodingKeys: String, CodingKey { case name, jobID = "job_id", tilesDone = "tiles_done", tilesTotal = "tiles_total", startedAt = "started_at" }
+    /// Fraction of tiles done, 0–1.
+    public var fraction: Double { tilesTotal > 0 ? Double(tilesDone) / Double(tilesTotal) : 0 }
+
+    /// Megapixels of the slide covered per second so far; nil before the first tile.
+    public var megapixelsPerSecond: Double? {
+        guard tilesDone > 0, seconds > 0 else { return nil }
+        return megapixels * fraction / seconds
+    }
+
+    /// Seconds left at the pace so far; nil before the first tile.
+    public var secondsRemaining: Double? {
+        guard tilesDone > 0, seconds > 0 else { return nil }
+        return seconds * (1 - fraction) / fraction
+    }
+
+    /// `NAME: 5/9 tiles (56%), 1.23 MP/s, ETA 0:04`, as `unetctl status` shows it.
+    public var progressDescription: String {
+        var text = "\(name): \(tilesDone)/\(tilesTotal) tiles (\(Int((fraction * 100).rounded(.down)))%)"
+        if let rate = megapixelsPerSecond, let remaining = secondsRemaining {
+            let whole = Int(remaining.rounded())
+            text += String(format: ", %.2f MP/s, ETA %d:%02d", rate, whole / 60, whole % 60)
+        } else {
+            text += ", starting"
+        }
+        return text
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, jobID = "job_id", tilesDone = "tiles_done", tilesTotal = "tiles_total", startedAt = "started_at", megapixels, seconds
+    }
 }
 
 public struct StatusResponse: Codable, Sendable, Equatable {

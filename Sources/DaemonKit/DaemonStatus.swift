@@ -43,10 +43,12 @@ public final class DaemonStatus: Sendable {
 
     public func end(jobID: Int64) { state.withLock { $0.slides[jobID] = nil } }
 
-    public func progress(jobID: Int64, tilesDone: Int, tilesTotal: Int) {
+    public func progress(jobID: Int64, tilesDone: Int, tilesTotal: Int, megapixels: Double, seconds: Double) {
         state.withLock {
             $0.slides[jobID]?.tilesDone = tilesDone
             $0.slides[jobID]?.tilesTotal = tilesTotal
+            $0.slides[jobID]?.megapixels = megapixels
+            $0.slides[jobID]?.seconds = seconds
         }
     }
 

@@ -88,7 +88,10 @@ extension SlideProcessor {
             try model.segment(worker: worker, slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
                               provenance: .init(slideName: job.name, duplicateOf: duplicateOf),
                               isCancelled: { self.stopping.withLock { $0 } },
-                              progress: { status.progress(jobID: job.storedID, tilesDone: $0.tilesDone, tilesTotal: $0.tilesTotal) },
+                              progress: {
+                                  status.progress(jobID: job.storedID, tilesDone: $0.tilesDone, tilesTotal: $0.tilesTotal,
+                                                  megapixels: $0.megapixels, seconds: $0.seconds)
+                              },
                               beforePublishing: { () throws(SlideError) in
                                   do { try markPublishing() } catch {
                                       throw SlideError(path: job.spoolPath, reason: "cannot record publishing: \(error)",

@@ -6,7 +6,7 @@ import UNetEngine
 
 /// `unet train`: on-the-fly augmented tiles from a case-split dataset, Adam, validation Dice each
 /// epoch, `checkpoint.safetensors` every epoch (weights, optimizer state, epoch, loss, metrics),
-/// `best.safetensors` by validation Dice, `history.jsonl` and `curves.png`. `--resume` continues
+/// `best.safetensors` by validation Dice, `history.jsonl`, `curves.svg` and `curves.png`. `--resume` continues
 /// exactly: every epoch's randomness derives from (seed, epoch), not from what ran before.
 public final class Trainer {
     public let options: TrainingOptions
@@ -108,7 +108,8 @@ public final class Trainer {
                                          metadata: metadata, state: state, options: options)
             history.append(record)
             try writeHistory()
-            try CurvePlot.write(history, to: options.output + "/curves.png")
+            try TrainingCurves(history: history, bestEpoch: state.bestEpoch, dataDirectory: options.data, modelWidth: options.width)
+                .write(to: options.output)
         }
     }
 

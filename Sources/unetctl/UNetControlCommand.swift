@@ -32,27 +32,52 @@ struct UNetControlCommand: ParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "State, model, queue, counts and the slide in progress.")
+        static let configuration = CommandConfiguration(abstract: "State, model, queue, counts and each slide in progress (tiles, MP/s, ETA).")
         @OptionGroup var connection: Connection
         @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Refresh once a second until interrupted (Ctrl-C).") var watch = false
 
         func run() throws {
-            try failing {
-                let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
-                if json { return printJSON(status) }
-                var rows = [("state", status.state.rawValue), ("node", status.node), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
-                            ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
-                            ("queue", "\(status.queue.pending) pending" + (status.queue.deferred > 0 ? ", \(status.queue.deferred) deferred" : "")), ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
-                for slide in status.slides {
-                    rows.append(("working on", "\(slide.name) (\(slide.tilesDone)/\(slide.tilesTotal) tiles)"))
-                }
-                if let degraded = status.degraded {
-                    let free = degraded.freeBytes.map { ", \(ByteCountFormatter.string(fromByteCount: $0, countStyle: .file)) free" } ?? ""
-                    rows.insert(("degraded", "\(degraded.reason)\(free); retrying by itself"), at: 1)
-                }
-                if let reload = status.lastReload, !reload.ok { rows.append(("last reload", "refused: \(reload.error ?? "?")")) }
-                for (key, value) in rows { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
+            // Interrupted is how --watch ends. A parent may have left SIGINT ignored or blocked (a shell's
+            // background job, a test runner's thread), and both survive exec: undo them.
+            if watch {
+                signal(SIGINT, SIG_DFL)
+                var interrupt = sigset_t()
+                sigemptyset(&interrupt)
+                sigaddset(&interrupt, SIGINT)
+                sigprocmask(SIG_UNBLOCK, &interrupt, nil)
             }
+            try failing {
+                repeat {
+                    let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
+                    if json {
+                        printJSON(status)
+                    } else {
+                        // On a terminal each frame replaces the last; piped, frames follow one another.
+                        if watch && isatty(STDOUT_FILENO) == 1 { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                        if watch { print("unetd status at \(ISO8601DateFormatter().string(from: Date()))") }
+                        for (key, value) in Self.rows(status) { print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(value)") }
+                    }
+                    if watch {
+                        fflush(nil)  // every stream: `stdout` itself is a global Swift 6 will not touch
+                        sleep(1)
+                    }
+                } while watch
+            }
+        }
+
+        static func rows(_ status: StatusResponse) -> [(String, String)] {
+            var rows = [("state", status.state.rawValue), ("node", status.node), ("model", "\(status.model.path)"), ("sha256", status.model.sha256),
+                        ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
+                        ("queue", "\(status.queue.pending) pending" + (status.queue.deferred > 0 ? ", \(status.queue.deferred) deferred" : "")),
+                        ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
+            for slide in status.slides { rows.append(("working on", slide.progressDescription)) }
+            if let degraded = status.degraded {
+                let free = degraded.freeBytes.map { ", \(ByteCountFormatter.string(fromByteCount: $0, countStyle: .file)) free" } ?? ""
+                rows.insert(("degraded", "\(degraded.reason)\(free); retrying by itself"), at: 1)
+            }
+            if let reload = status.lastReload, !reload.ok { rows.append(("last reload", "refused: \(reload.error ?? "?")")) }
+            return rows
         }
     }
 

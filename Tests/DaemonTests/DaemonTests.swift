@@ -229,6 +229,37 @@ import Glibc
         #expect(try daemon.client.request("GET", "/v1/nothing-here").status == 404)
     }
 
+    /// While a slide runs, status shows its tiles, MP/s and ETA; `--watch` prints a frame a second
+    /// until interrupted.
+    @Test func statusShowsProgressAndWatchRefreshes() throws {
+        let root = try Fixtures.temporaryDirectory().path
+        try "tile = 128\noverlap = 16\n".write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
+        let daemon = try DaemonHarness(root: root, extra: ["--config", root + "/unetd.toml", "--threads", "1"])
+        defer { daemon.remove() }
+        try daemon.start()
+        let watcher = Process(), watched = Pipe()
+        watcher.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetctl"))
+        watcher.arguments = ["--socket", daemon.socket, "status", "--watch"]
+        watcher.standardOutput = watched
+        try watcher.run()
+        try daemon.drop("slides/tia_he.tif", as: "progress.tif")
+        var seen: CurrentSlide?
+        try waitUntil(timeout: 60, "a slide with measured progress") {
+            seen = try daemon.status().slides.first { $0.megapixelsPerSecond != nil }
+            return seen != nil
+        }
+        let slide = try #require(seen)
+        #expect(slide.tilesTotal > 10 && slide.tilesDone >= 1 && slide.megapixels == 1.0)
+        #expect((slide.megapixelsPerSecond ?? 0) > 0 && (slide.secondsRemaining ?? -1) >= 0)
+        #expect(slide.progressDescription.contains("/\(slide.tilesTotal) tiles") && slide.progressDescription.contains("MP/s, ETA "))
+        usleep(2_500_000)
+        kill(watcher.processIdentifier, SIGINT)
+        let frames = String(decoding: watched.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        watcher.waitUntilExit()
+        #expect(frames.components(separatedBy: "unetd status at ").count - 1 >= 3, "\(frames)")
+        #expect(frames.contains("working on  progress.tif: "), "\(frames)")
+    }
+
     @Test func unetctlSaysWhenTheDaemonIsNotRunning() throws {
         let result = try unetctl(["--socket", "/nonexistent/unetd.sock", "status"])
         #expect(result.status != 0)
