@@ -5,7 +5,7 @@
 
 A queue of 1360x1024 H&E fields (BreCaHAD's size; the tiatoolbox target image, reflected to size
 and shifted per slide so no two are duplicates) is moved into the inbox at once; the time from
-the first rename to the last metrics line gives slides per hour. Combinations run in interleaved
+the first rename to the last metrics line gives slides per hour; the daemon's VmHWM, its peak memory. Combinations run in interleaved
 rounds and each keeps its best, since neighbours on a shared VM steal time. Nothing is set in the
 environment (no OPENBLAS_*), as under systemd.
 """
@@ -61,12 +61,21 @@ def run(fields, workers, threads, model, work):
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    peak = peak_rss_bytes(daemon.pid)
     daemon.terminate()
     daemon.wait(timeout=60)
     outcomes = {json.loads(line)["outcome"] for line in lines}
     assert outcomes == {"done"}, outcomes
     shutil.rmtree(root)
-    return elapsed
+    return elapsed, peak
+
+
+def peak_rss_bytes(pid):
+    """VmHWM: the daemon's peak resident memory so far."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def main():
@@ -79,15 +88,17 @@ def main():
     work = tempfile.mkdtemp(prefix="workers-bench-")
     fields = make_fields(work, args.slides)
     combos = [tuple(int(x) for x in c.split("x")) for c in args.combos.split(",")]
-    best = {}
+    best, peaks = {}, {}
     for round_index in range(args.rounds):
         for workers, threads in combos:
-            seconds = run(fields, workers, threads, args.model, work)
+            seconds, peak = run(fields, workers, threads, args.model, work)
             best[(workers, threads)] = min(best.get((workers, threads), seconds), seconds)
+            peaks[(workers, threads)] = max(peaks.get((workers, threads), 0), peak)
             print(f"round {round_index + 1}: workers {workers} × threads {threads}: {seconds:.1f} s, "
-                  f"{args.slides / seconds * 3600:.0f} slides/h", flush=True)
+                  f"{args.slides / seconds * 3600:.0f} slides/h, peak RSS {peak / 2**20:.0f} MiB", flush=True)
     shutil.rmtree(work)
-    print(json.dumps({f"{w}x{t}": {"seconds": round(s, 2), "slides_per_hour": round(args.slides / s * 3600)}
+    print(json.dumps({f"{w}x{t}": {"seconds": round(s, 2), "slides_per_hour": round(args.slides / s * 3600),
+                                   "peak_rss_mib": round(peaks[(w, t)] / 2**20)}
                       for (w, t), s in best.items()}, indent=2))
 
 
