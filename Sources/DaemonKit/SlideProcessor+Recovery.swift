@@ -41,6 +41,11 @@ extension SlideProcessor {
         for job in try await database({ try $0.jobs(in: [.queued]) }) where access(job.spoolPath, F_OK) != 0 {
             await failJob(job.storedID, reason: "its spool file \(job.spoolPath) disappeared", modelSHA256: job.modelSHA256)
         }
+        let unfinished: [JobState] = JobState.allCases.filter { $0 != .archived && $0 != .failed }
+        let held = Set(try await database { try $0.jobs(in: unfinished) }.compactMap(\.outputName))
+        for stem in await (try? io.run { spool.removeStaleReservations(keeping: held) }) ?? [] {
+            logger.info("released an output name reserved before a crash", metadata: ["outputs": "\(stem)"])
+        }
     }
 
     /// Publishing and failing jobs completed, metrics lines appended once. True when nothing is left.

@@ -252,12 +252,30 @@ public struct Spool: Sendable {
                 if errno == EEXIST { continue }
                 throw .system("reserve output name", path: reservationPath(candidate))
             }
+            // Whose it is, so that after a crash this node can tell its own leftovers from others'.
+            let owner = Array((configuration.nodeName + "\n").utf8)
+            _ = owner.withUnsafeBytes { AtomicFile.writeAll($0, to: fd) }
             close(fd)
             return candidate
         }
     }
 
     public func releaseOutputName(_ stem: String) { unlink(reservationPath(stem)) }
+
+    /// Removes this node's reservations that no unfinished job holds (a crash between reserving a
+    /// name and recording it); other nodes' are theirs to clean. Returns the stems released.
+    public func removeStaleReservations(keeping held: Set<String>) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: configuration.outbox) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(Self.reservationSuffix) {
+            let stem = String(name.dropFirst().dropLast(Self.reservationSuffix.utf8.count))
+            guard !held.contains(stem),
+                  let owner = try? String(contentsOfFile: configuration.outbox + "/" + name, encoding: .utf8),
+                  owner.trimmingCharacters(in: .whitespacesAndNewlines) == configuration.nodeName else { continue }
+            if unlink(configuration.outbox + "/" + name) == 0 { removed.append(stem) }
+        }
+        return removed
+    }
 
     static let reservationSuffix = ".reserved"
     private func reservationPath(_ stem: String) -> String { configuration.outbox + "/." + stem + Self.reservationSuffix }

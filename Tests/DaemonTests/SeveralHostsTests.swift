@@ -86,6 +86,22 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: outbox + "/" + foreign))
     }
 
+    /// A name reserved just before a crash is released at the next start; another node's is left alone.
+    @Test func aRestartReleasesOnlyItsOwnLeftoverReservations() throws {
+        let daemon = try DaemonHarness(extra: ["--node-name", "alpha"])
+        defer { daemon.remove() }
+        let outbox = daemon.root + "/outbox"
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        try "alpha\n".write(toFile: outbox + "/.lost.reserved", atomically: true, encoding: .utf8)
+        try "beta\n".write(toFile: outbox + "/.theirs.reserved", atomically: true, encoding: .utf8)
+        try daemon.start()
+        #expect(daemon.files("outbox") == [".theirs.reserved"])
+        // The name is free again: a slide called `lost` gets it, not `lost-2`.
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "lost.tif")
+        try waitUntil(timeout: 60, "lost.tif finished") { daemon.metrics().count == 1 }
+        #expect(daemon.metrics()[0]["outputs"] as? String == "lost")
+    }
+
     @Test func networkMountsAreRecognisedFromMountinfo() {
         let mountinfo = """
             22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
