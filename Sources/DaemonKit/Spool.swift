@@ -226,13 +226,16 @@ public struct Spool: Sendable {
     /// `stem`, or `stem-2`, `stem-3`, ... so that no `stem + suffix` exists in `directory`; cut to
     /// fit the name limit first.
     public func uniqueStem(_ stem: String, in directory: String, suffixes: [String]) -> String {
-        let fitted = FileNameBudget.stem(stem, suffixes: suffixes, reserve: 8)
-        var candidate = fitted, counter = 1
-        while suffixes.contains(where: { access(directory + "/" + candidate + $0, F_OK) == 0 }) {
-            counter += 1
-            candidate = "\(fitted)-\(counter)"
-        }
-        return candidate
+        Self.candidateStems(stem, suffixes: suffixes).first { candidate in
+            !suffixes.contains { access(directory + "/" + candidate + $0, F_OK) == 0 }
+        }!
+    }
+
+    /// `stem` cut so that it and every suffix fit the name limit with `reserve` bytes to spare, then
+    /// the same with `-2`, `-3`, ..., without end.
+    private static func candidateStems(_ stem: String, suffixes: [String], reserve: Int = 8) -> some Sequence<String> {
+        let fitted = FileNameBudget.stem(stem, suffixes: suffixes, reserve: reserve)
+        return (1...).lazy.map { $0 == 1 ? fitted : "\(fitted)-\($0)" }
     }
 
     /// Reserves the name outputs get in the outbox: the slide's stem, or `stem-N` when that has
@@ -241,12 +244,9 @@ public struct Spool: Sendable {
     /// once from publishing over each other; `releaseOutputName` removes it once the outputs are out.
     public func reserveOutputName(for name: String) throws(DaemonError) -> String {
         let stem = URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent
-        let fitted = FileNameBudget.stem(stem, suffixes: Self.outputSuffixes + [Self.reservationSuffix], reserve: 9)
-        var counter = 1
-        while true {
-            let candidate = counter == 1 ? fitted : "\(fitted)-\(counter)"
-            counter += 1
-            guard existingOutputs(candidate).isEmpty else { continue }
+        // One byte more than `uniqueStem` spares: the reservation's leading dot.
+        for candidate in Self.candidateStems(stem, suffixes: Self.outputSuffixes + [Self.reservationSuffix], reserve: 9)
+        where existingOutputs(candidate).isEmpty {
             let fd = open(reservationPath(candidate), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 if errno == EEXIST { continue }
@@ -258,6 +258,7 @@ public struct Spool: Sendable {
             close(fd)
             return candidate
         }
+        preconditionFailure("candidate stems never run out")
     }
 
     public func releaseOutputName(_ stem: String) { unlink(reservationPath(stem)) }

@@ -86,12 +86,9 @@ public struct SlideBatch {
 
     /// `slide,outcome,seconds,error` with a header, quoted where a field needs it (RFC 4180).
     public static func statusCSV(_ rows: [Row]) -> String {
-        func field(_ text: String) -> String {
-            guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
         let lines = rows.map { row in
-            [field(row.slide), row.outcome.rawValue, String(format: "%.3f", row.seconds), field(row.error ?? "")].joined(separator: ",")
+            [CSVField.escaped(row.slide), row.outcome.rawValue, String(format: "%.3f", row.seconds), CSVField.escaped(row.error ?? "")]
+                .joined(separator: ",")
         }
         return (["slide,outcome,seconds,error"] + lines).map { $0 + "\n" }.joined()
     }

@@ -10,8 +10,7 @@ extension EvaluationReport {
 
     public var csv: String {
         let rows = images.map { image in
-            let name = image.name.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + image.name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : image.name
-            return [name, String(format: "%.6f", image.accuracy), String(format: "%.6f", image.dice), String(format: "%.6f", image.iou),
+            return [CSVField.escaped(image.name), String(format: "%.6f", image.accuracy), String(format: "%.6f", image.dice), String(format: "%.6f", image.iou),
                     String(format: "%.6f", image.predictedPositive), String(format: "%.6f", image.truthPositive)].joined(separator: ",")
         }
         return ([Self.csvHeader] + rows).map { $0 + "\n" }.joined()
@@ -84,7 +83,7 @@ extension EvaluationReport {
         try AtomicFile.write(Array(drawing.svg(title: title).utf8), to: directory + "/eval.svg")
         try drawing.writePNG(to: directory + "/eval.png")
         for (index, thumbnail) in worst.enumerated() {
-            try thumbnail.writePNG(to: directory + "/" + Self.thumbnailName(rank: index + 1, image: thumbnail.name))
+            try thumbnail.picture.writePNG(to: directory + "/" + Self.thumbnailName(rank: index + 1, image: thumbnail.name))
         }
     }
 }

@@ -35,15 +35,4 @@ public struct EvaluationThumbnail: Sendable {
         }
         picture = RGBImage(width: width, height: height, pixels: pixels)
     }
-
-    /// Writes the picture as a PNG, atomically.
-    public func writePNG(to path: String) throws(SlideError) {
-        let writer = try PNGRowWriter(path: path, width: picture.width, height: picture.height, channels: 3)
-        for y in 0..<picture.height {
-            let row = picture.pixels[(y * picture.width * 3)..<((y + 1) * picture.width * 3)]
-            try row.withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
-        }
-        try writer.finish()
-        try writer.publish()
-    }
 }

@@ -23,13 +23,7 @@ extension Drawing {
 
     /// Writes `raster()` as a PNG, published atomically.
     public func writePNG(to path: String) throws(SlideError) {
-        let pixels = raster()
-        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
-        for y in 0..<height {
-            try pixels[(y * width * 3)..<((y + 1) * width * 3)].withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
-        }
-        try writer.finish()
-        try writer.publish()
+        try RGBImage(width: width, height: height, pixels: raster()).writePNG(to: path)
     }
 }
 
