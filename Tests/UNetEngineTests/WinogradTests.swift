@@ -2,21 +2,26 @@ import Testing
 import UNetCore
 @testable import UNetEngine
 
-/// Winograd F(2×2, 3×3) against the im2col convolution that the golden tests prove against PyTorch.
+/// Winograd F(4×4, 3×3) against the im2col convolution that the golden tests prove against PyTorch,
+/// with both instantiations of the transforms, at sizes that cut the last tile row and column.
 @Suite struct WinogradTests {
-    @Test(arguments: [(64, 64, 13, 10), (64, 96, 8, 8), (128, 64, 1, 7), (64, 64, 33, 2)])
-    func matchesTheDirectConvolution(inputs: Int, outputs: Int, height: Int, width: Int) {
+    @Test(arguments: [(64, 64, 13, 10), (64, 96, 8, 8), (128, 64, 1, 7), (64, 64, 33, 2), (16, 16, 17, 23), (32, 16, 4, 4),
+                      (16, 32, 6, 5), (24, 40, 3, 1)],
+          [false, true])
+    func matchesTheDirectConvolution(shape: (inputs: Int, outputs: Int, height: Int, width: Int), vectorised: Bool) throws {
+        let (inputs, outputs, height, width) = shape
+        try #require(!vectorised || CPUPath.avx2.isSupported, "no AVX2 + FMA on this CPU: the vectorised transforms are not run")
         var generator = SystemRandomNumberGenerator()
         let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.1...0.1, using: &generator) })
         let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -1...1, using: &generator) })
         let conv = Conv2D(weight: weight, bias: bias)
-        #expect(WinogradConv3x3.isWorthwhile(for: conv))
-        let fast = WinogradConv3x3(conv)
+        #expect(WinogradConv3x3.isWorthwhile(for: conv, directKernel: nil))
+        let fast = WinogradConv3x3(conv, vectorised: vectorised)
         let input = (0..<(inputs * height * width)).map { _ in Float.random(in: 0...1, using: &generator) }
         let direct = conv.referenceOutput(input, height: height, width: width, relu: true)
-        let scratchPerWorker = fast.scratchCount(width: width)
+        let scratchPerWorker = fast.scratchCount(height: height, width: width)
         var scratch = [Float](repeating: 0, count: 2 * scratchPerWorker)
-        var winograd = [Float](repeating: 0, count: direct.count)
+        var winograd = [Float](repeating: -1, count: direct.count)
         input.withUnsafeBufferPointer { x in
             scratch.withUnsafeMutableBufferPointer { s in
                 winograd.withUnsafeMutableBufferPointer { y in

@@ -52,4 +52,17 @@ int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, in
                             int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
                             int64_t out_plane, int64_t row_begin, int64_t row_end, int relu);
 
+/// Winograd F(4×4, 3×3) transforms for rows of 4×4 output tiles [tile_row_begin, tile_row_end) of a
+/// layer (tiles_per_row = ⌈width/4⌉, tiles = rows · tiles_per_row, numbered row by row from the band's
+/// first). `vectorised` picks the AVX2 + FMA instantiation (x86-64 CPUs that have it), else portable code.
+/// `scratch` holds unet_winograd4_scratch_floats(width) floats.
+int64_t unet_winograd4_scratch_floats(int64_t width);
+/// V[ξ][c][t] = (Bᵀ d B)[ξ], ξ = 0..<36, for each input channel's 6×6 patch d (zero outside the layer).
+void unet_winograd4_input(int vectorised, const float *input, int64_t channels, int64_t height, int64_t width,
+                          int64_t tile_row_begin, int64_t tile_row_end, float *v, float *scratch);
+/// out[o][y][x] = act(bias[o] + (Aᵀ M A)) from the products M[ξ][o][t], rows past the height left alone.
+void unet_winograd4_output(int vectorised, const float *products, int64_t out_channels, int64_t tiles, int64_t height,
+                           int64_t width, int64_t tile_row_begin, int64_t tile_row_end, const float *bias, int relu,
+                           float *output, float *scratch);
+
 #endif

@@ -28,6 +28,13 @@ struct Conv2D: Sendable {
         return rounded
     }
 
+    /// The same shape without weights, for layers whose kernels keep the weights in their own layout.
+    var shapeOnly: Conv2D {
+        var shape = self
+        shape.weight = []
+        return shape
+    }
+
     /// Rows of the im2col matrix (the GEMM's inner dimension).
     var columnRows: Int { inputChannels * kernelSize * kernelSize }
 

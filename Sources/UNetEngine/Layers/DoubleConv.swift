@@ -4,6 +4,7 @@ import UNetCore
 /// folded into its convolution and the ReLU fused into the bias pass; in bf16 they stay apart, as in
 /// PyTorch's autocast (see `init`).
 struct DoubleConv: Sendable {
+    /// The two convolutions' shapes (their weights live in `kernels`).
     let first: Conv2D
     let second: Conv2D
     /// The kernels that run the two convolutions at inference: Winograd where there are enough
@@ -22,8 +23,8 @@ struct DoubleConv: Sendable {
         case im2col(Conv2D)
 
         init(_ conv: Conv2D, directKernel: DirectConv3x3.Kernel?) {
-            if WinogradConv3x3.isWorthwhile(for: conv) {
-                self = .winograd(WinogradConv3x3(conv))
+            if WinogradConv3x3.isWorthwhile(for: conv, directKernel: directKernel) {
+                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel != nil))
             } else if let kernel = directKernel {
                 let wide = conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels ? ShiftedRowsConv3x3(conv) : nil
                 self = .direct(DirectConv3x3(conv, kernel: kernel), wide: wide)
@@ -47,7 +48,7 @@ struct DoubleConv: Sendable {
 
         func scratchCount(height: Int, width: Int, workers: Int) -> Int {
             switch self {
-            case .winograd(let fast): fast.scratchCount(width: width)
+            case .winograd(let fast): fast.scratchCount(height: height, width: width)
             case .direct(let direct, let wide):
                 max(direct.scratchCount(height: height, width: width, workers: workers), wide?.scratchCount(height: height, width: width) ?? 0)
             case .shiftedRows(let shifted): shifted.scratchCount(height: height, width: width)
@@ -90,9 +91,10 @@ struct DoubleConv: Sendable {
             return precision == .bf16 ? plain.roundedToBF16() : plain.folding(norm)
         }
         batchNormsAfterBF16 = precision == .bf16 ? [1, 4].map { BatchNorm2D(tensors, prefix: "\(prefix).\($0)").affine } : nil
-        first = conv(0)
-        second = conv(3)
-        kernels = [ConvolutionKernel(first, directKernel: directKernel), ConvolutionKernel(second, directKernel: directKernel)]
+        let convolutions = [conv(0), conv(3)]
+        kernels = convolutions.map { ConvolutionKernel($0, directKernel: directKernel) }
+        // The kernels hold the weights in their own layouts; these keep only the shapes.
+        (first, second) = (convolutions[0].shapeOnly, convolutions[1].shapeOnly)
     }
 
     /// Scratch per worker both kernels need at this size.

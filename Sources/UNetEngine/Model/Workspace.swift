@@ -2,13 +2,13 @@
 ///
 /// The encoder writes each skip connection straight into the first channels of the buffer its decoder
 /// stage concatenates into, and the upsampler writes into the remaining channels, so `torch.cat`
-/// costs no copy.
+/// costs no copy. A decoder stage writes its output back over its own concat buffer, which its first
+/// convolution has finished reading by then: no separate output buffers.
 final class Workspace {
     let height: Int, width: Int
     /// (height, width) at levels 0...4 (input resolution down to the bottleneck).
     private let sizes: [(height: Int, width: Int)]
     private let concatenated: [UnsafeMutableBufferPointer<Float>]   // levels 0...3
-    private let decoded: [UnsafeMutableBufferPointer<Float>]        // levels 0...3
     private let bottleneck: UnsafeMutableBufferPointer<Float>
     private let pooled: UnsafeMutableBufferPointer<Float>
     private let middle: UnsafeMutableBufferPointer<Float>
@@ -35,8 +35,10 @@ final class Workspace {
         }
         let encoderShapes = architecture.encoderBlocks, decoderShapes = architecture.decoderBlocks
         // Decoder stage i works at level 3 - i.
-        concatenated = (0..<4).map { level in allocate(decoderShapes[3 - level].conv.input * plane(level)) }
-        decoded = (0..<4).map { level in allocate(decoderShapes[3 - level].conv.output * plane(level)) }
+        concatenated = (0..<4).map { level in
+            let conv = decoderShapes[3 - level].conv
+            return allocate(max(conv.input, conv.output) * plane(level))
+        }
         bottleneck = allocate(encoderShapes[4].output * plane(4))
         pooled = allocate((1...4).map { encoderShapes[$0].input * plane($0) }.max()!)
         let middles = encoderShapes.enumerated().map { $1.middle * plane($0) }
@@ -47,20 +49,16 @@ final class Workspace {
             return up.scratchCount(height: sizes[4 - stage].0, width: sizes[4 - stage].1)
         }
         upsampleScratch = allocate(upsampleNeeds.max()!)
-        // im2col: one band buffer per worker, as large as the largest band any layer asks for.
-        let convs = network.encoder.enumerated().flatMap { level, block in [(block.first, level), (block.second, level)] }
-            + network.decoder.enumerated().flatMap { stage, layer in [(layer.conv.first, 3 - stage), (layer.conv.second, 3 - stage)] }
+        // One scratch buffer per worker, as large as the largest any layer's kernel asks for.
         let kernels = network.encoder.enumerated().map { $1.scratchCount(height: sizes[$0].0, width: sizes[$0].1, workers: parallel.workers) }
             + network.decoder.enumerated().map { $1.conv.scratchCount(height: sizes[3 - $0].0, width: sizes[3 - $0].1, workers: parallel.workers) }
-        columnsPerWorker = max(kernels.max()!, convs.map { conv, level in
-            conv.columnRows * sizes[level].1 * conv.bandRows(height: sizes[level].0, width: sizes[level].1)
-        }.max()!)
+        columnsPerWorker = kernels.max()!
         columns = allocate(columnsPerWorker * parallel.workers)
         roundedInput = allocate(network.precision == .bf16 ? architecture.inputChannels * plane(0) : 0)
     }
 
     deinit {
-        for buffer in concatenated + decoded + [bottleneck, pooled, middle, upsampleScratch, columns, roundedInput] { buffer.deallocate() }
+        for buffer in concatenated + [bottleneck, pooled, middle, upsampleScratch, columns, roundedInput] { buffer.deallocate() }
     }
 
     /// One forward pass; with a `profile`, every layer is timed into it.
@@ -129,9 +127,9 @@ final class Workspace {
                 }
             }
             layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
-                               output: decoded[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
+                               output: concatenated[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
                                parallel: parallel, name: "up\(stage + 1)", profile: profile)
-            below = UnsafePointer(decoded[level].baseAddress!)
+            below = UnsafePointer(concatenated[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
         }
         let output = network.outputConv, last = below
