@@ -5,6 +5,7 @@ neighbours steal time in bursts; interleaving and the minimum keep that out of t
 Prints a Markdown table for BENCHMARKS.md.
 
     python3 scripts/layer_table.py --model M.pth [--tile 256] [--paths generic,avx2] [--rounds 5] [--runs 7]
+                                   [--baseline OLD/unet]   (another build, on its detected path: before/after)
 """
 import argparse
 import json
@@ -15,8 +16,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def profile(unet, model, tile, runs, path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_")}
-    env["UNET_CPU"] = path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_") and k != "UNET_CPU"}
+    if path:
+        env["UNET_CPU"] = path
     out = subprocess.run([unet, "bench", "--model", model, "--tile", str(tile), "--runs", str(runs), "--layers", "--json"],
                          env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
@@ -30,13 +32,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--unet", default=os.path.join(REPO, ".build", "release", "unet"))
+    ap.add_argument("--baseline", help="another unet binary, run on its detected path as the first column")
     args = ap.parse_args()
-    paths = args.paths.split(",")
+    # A column: its label, the binary and the UNET_CPU value ("" for the detected path).
+    columns = ([("baseline", args.baseline, "")] if args.baseline else []) + [(p, args.unet, p) for p in args.paths.split(",")]
+    paths = [label for label, _, _ in columns]
     best, kernels, shapes, flops = {p: {} for p in paths}, {p: {} for p in paths}, {}, {}
     order = []
     for _ in range(args.rounds):
-        for path in paths:
-            result = profile(args.unet, args.model, args.tile, args.runs, path)
+        for path, unet, cpu in columns:
+            result = profile(unet, args.model, args.tile, args.runs, cpu)
             for layer in result["layers"]:
                 name = layer["layer"]
                 if name not in shapes:

@@ -49,6 +49,9 @@ extension SlideProcessor {
             let seconds = Date().timeIntervalSince(started)
             let fields = Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:], seconds: seconds,
                                             node: configuration.nodeName)
+            // The published outputs now hold the name; released before the metrics line, so whoever reads
+            // that line finds only the outputs.
+            spool.releaseOutputName(outputName)
             do { try await archive(job, metricsFields: fields, seconds: seconds) } catch {
                 // The outputs are out: the job stays `publishing` and the retry (or restart) archives it.
                 logger.error("outputs published but the original could not be archived; will retry",
@@ -56,7 +59,6 @@ extension SlideProcessor {
                 await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
                 return
             }
-            spool.releaseOutputName(outputName)
             doneCounter.increment()
             slideTimer.recordSeconds(seconds)
             var metadata: Logger.Metadata = ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
@@ -131,8 +133,8 @@ extension SlideProcessor {
             let failing = try await database {
                 try $0.update(id) { $0.state = .failing; $0.destination = destination; $0.pendingMetricsLine = line }
             }
+            if let outputName = job.outputName { spool.releaseOutputName(outputName) }  // nothing was published under it
             try await completeFailing(failing)
-            if let outputName = job.outputName { spool.releaseOutputName(outputName) }
             logger.error("slide failed", metadata: ["slide": "\(job.name)", "reason": "\(reason)", "set_aside_as": "\(destination)"])
         } catch {
             logger.error("cannot set failed slide aside; will retry", metadata: ["job": "\(id)", "error": "\(error)"])

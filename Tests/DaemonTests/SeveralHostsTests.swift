@@ -40,17 +40,24 @@ import Glibc
         let foreign = ".planted.mask.png.alpha.\(deadPid).7.tmp", own = ".planted.mask.png.beta.\(deadPid).8.tmp"
 
         let count = 200
+        var betaKilled = false
+        // Once beta has done a few slides (after the 60th is dropped, so work remains), kill it and restart it.
+        func killBetaOnceBusy(wait: Bool) throws {
+            guard !betaKilled else { return }
+            if wait { try waitUntil(timeout: 120, "beta is busy") { nodes[1].metrics().count >= 3 } }
+            guard nodes[1].metrics().count >= 3 else { return }
+            nodes[1].killHard()
+            betaKilled = true
+            for name in [foreign, own] { FileManager.default.createFile(atPath: outbox + "/" + name, contents: Data()) }
+            try nodes[1].start()
+            #expect(FileManager.default.fileExists(atPath: outbox + "/" + foreign), "beta removed alpha's temporary")
+            #expect(!FileManager.default.fileExists(atPath: outbox + "/" + own), "beta kept its own dead temporary")
+        }
         for index in 0..<count {
             try ReliabilityTests.distinctSlide(index, to: shared + "/inbox/s\(index).tif")
-            if index == 60 {
-                try waitUntil(timeout: 120, "beta is busy") { nodes[1].metrics().count >= 3 }
-                nodes[1].killHard()
-                for name in [foreign, own] { FileManager.default.createFile(atPath: outbox + "/" + name, contents: Data()) }
-                try nodes[1].start()
-                #expect(FileManager.default.fileExists(atPath: outbox + "/" + foreign), "beta removed alpha's temporary")
-                #expect(!FileManager.default.fileExists(atPath: outbox + "/" + own), "beta kept its own dead temporary")
-            }
+            if index >= 60 { try killBetaOnceBusy(wait: false) }
         }
+        try killBetaOnceBusy(wait: true)
         try waitUntil(timeout: 600, "every slide finished") { nodes.map { $0.metrics().count }.reduce(0, +) >= count }
         usleep(1_000_000)
 
