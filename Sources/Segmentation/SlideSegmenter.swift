@@ -33,6 +33,11 @@ public final class SlideSegmenter {
     /// The arithmetic this segmenter runs in (`fp32` or `bf16`).
     public var precision: Precision { runner.network.precision }
 
+    /// Encoding overlaps inference only while a band's pixels and probabilities (3 + 4 bytes a pixel,
+    /// held twice) stay under this: up to about 18,000 px wide at 512-px tiles.
+    static let overlapBudget = 64 << 20
+    static let overlapBytesPerPixel = 7
+
     /// Segments `slidePath` into `outputDirectory`. Throws `SlideError` naming the file and the problem;
     /// on any failure no output is left behind.
     /// `outputName` names the outputs (`NAME.mask.png`, ...); by default the slide's file name without extension.
@@ -89,8 +94,33 @@ public final class SlideSegmenter {
         var band = SlideBand(slide: slide)
         var tilesRun = 0, tilesSkipped = 0
 
+        // At input scale 1, finished rows are encoded on another thread while the next row of tiles is
+        // inferred: they wait in `finished` (a copy of their probabilities, a view of the band's pixels)
+        // until the next band is read. That holds two bands at once, so only up to `overlapBudget`.
+        let overlap = scale == 1 && slide.width * tileHeight * Self.overlapBytesPerPixel <= Self.overlapBudget
+        let encoder = OverlappedWork()
+        defer { _ = try? encoder.join() }  // never leave the outputs in another thread's hands
+        var finished: [(firstRow: Int, rows: Int, values: [Float], pixels: ArraySlice<UInt8>)] = []
+        func encodeFinished() {
+            guard !finished.isEmpty else { return }
+            let chunks = finished
+            finished = []
+            encoder.start { () throws(SlideError) in
+                for chunk in chunks {
+                    try chunk.values.withUnsafeBufferPointer { (values) throws(SlideError) in
+                        try outputs.consume(firstRow: chunk.firstRow, rows: chunk.rows, probabilities: values, pixels: chunk.pixels)
+                    }
+                }
+            }
+        }
+
         // Finished network rows → slide resolution → output files.
         func deliver(_ firstRow: Int, _ rows: Int, _ values: UnsafeBufferPointer<Float>) throws(SlideError) {
+            if overlap {
+                let pixels = try timed(\.decode) { () throws(SlideError) in try band.rows(firstRow, count: rows) }
+                finished.append((firstRow, rows, Array(values), pixels))
+                return
+            }
             if var resampler = upsampler {
                 try resampler.push(firstRow: firstRow, rows: rows, values: values) { (first, count, sourceValues) throws(SlideError) in
                     try write(first, count, sourceValues)
@@ -106,11 +136,13 @@ public final class SlideSegmenter {
         }
 
         for y in grid.rowOrigins {
+            try encoder.join()  // the outputs are the encoder's until then
             try stitcher.advance(to: y, emit: deliver)  // emitting is timed as decode + encode
             let rows = min(tileHeight, networkHeight - y)
             let networkBand = try timed(\.decode) { () throws(SlideError) in
                 try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
             }
+            encodeFinished()
             for x in grid.columnOrigins {
                 if isCancelled?() == true { throw SlideError(path: slidePath, reason: SlideError.cancelledReason) }
                 let columns = min(tileWidth, networkWidth - x)
@@ -144,7 +176,10 @@ public final class SlideSegmenter {
                                                megapixels: Double(slide.width * slide.height) / 1e6))
             }
         }
+        try encoder.join()
         try stitcher.advance(to: networkHeight, emit: deliver)
+        encodeFinished()
+        timings.encode += try encoder.join()
         if var resampler = upsampler {
             try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
         }
