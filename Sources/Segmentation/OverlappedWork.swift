@@ -1,5 +1,6 @@
 import Dispatch
 import SlideIO
+import Synchronization
 
 /// One piece of work at a time run on its own thread while the caller goes on: a slide's finished rows
 /// are encoded while the engine infers the next row of tiles, filling the core that encoding alone
@@ -8,6 +9,7 @@ import SlideIO
 final class OverlappedWork {
     private let group = DispatchGroup()
     private var running = false
+    /// The error the work threw (not yet reported) and the seconds all work took.
     private let outcome = Outcome()
 
     /// Starts `body` on another thread; call `join` before starting again.
@@ -15,39 +17,39 @@ final class OverlappedWork {
         precondition(!running, "join the previous work first")
         running = true
         group.enter()
-        let task = Handoff(body: body, outcome: outcome)
-        DispatchQueue.global(qos: .userInitiated).async { [group] in
+        let work = Handoff(body: body)
+        DispatchQueue.global(qos: .userInitiated).async { [group, outcome] in
             let start = ContinuousClock.now
-            do throws(SlideError) { try task.body() } catch { task.outcome.error = error }
-            task.outcome.seconds += (ContinuousClock.now - start).seconds
+            var failure: SlideError?
+            do throws(SlideError) { try work.body() } catch { failure = error }
+            let seconds = (ContinuousClock.now - start).seconds
+            outcome.state.withLock { $0.seconds += seconds; $0.error = $0.error ?? failure }
             group.leave()
         }
     }
 
-    /// Waits for the running work, if any; rethrows its error. Returns the seconds all work took so far.
+    /// Waits for the running work, if any; rethrows its error once. Returns the seconds all work took so far.
     @discardableResult
     func join() throws(SlideError) -> Double {
         if running {
             group.wait()
             running = false
         }
-        if let error = outcome.error {
-            outcome.error = nil
-            throw error
+        let (error, seconds) = outcome.state.withLock { state in
+            defer { state.error = nil }
+            return (state.error, state.seconds)
         }
-        return outcome.seconds
+        if let error { throw error }
+        return seconds
     }
 
-    /// What the worker thread reports back; read only after `group.wait()`, which orders the accesses.
-    private final class Outcome {
-        var error: SlideError?
-        var seconds = 0.0
+    private final class Outcome: Sendable {
+        let state = Mutex<(error: SlideError?, seconds: Double)>((nil, 0))
     }
 
-    /// Carries the closure and its outcome to the worker thread; the caller waits in `join` before it
-    /// touches either again, so this is never used from two threads at once.
+    /// Carries the closure to the worker thread. It captures the caller's state, which the caller
+    /// leaves alone until `join` has waited for the closure to finish.
     private struct Handoff: @unchecked Sendable {
         let body: () throws(SlideError) -> Void
-        let outcome: Outcome
     }
 }

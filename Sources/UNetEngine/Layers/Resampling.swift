@@ -54,35 +54,34 @@ enum BilinearUpsample2x {
         let yRange = max(0, -placement.top)..<min(outHeight, placement.height - placement.top)
         let xRange = max(0, -placement.left)..<min(outWidth, placement.width - placement.left)
         guard !yRange.isEmpty && !xRange.isEmpty else { return }
-        let count = xRange.count
-        let lower = columns[xRange].map(\.0), upper = columns[xRange].map(\.1)
-        let lowerWeight = columns[xRange].map(\.2), upperWeight = columns[xRange].map(\.3)
+        let count = xRange.count, taps = Array(columns[xRange])
         // Separable, in ATen's order: each source row interpolated across once (`wx0·a + wx1·b`), kept
         // in one of two slots while the output rows that need it are written (`wy0·h0 + wy1·h1`).
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * count) { slots in
-            let slot = [slots.baseAddress!, slots.baseAddress! + count]
-            for c in 0..<channels {
-                let source = input + c * height * width
-                let destination = output + c * plane
-                var slotRow = [-1, -1]
-                func across(_ row: Int) -> UnsafePointer<Float> {
-                    if let cached = slotRow.firstIndex(of: row) { return UnsafePointer(slot[cached]) }
-                    // Keep the row just above (the other row of the same output row), else the older one.
-                    let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
-                    let line = source + row * width, h = slot[target]
-                    lower.withUnsafeBufferPointer { x0 in upper.withUnsafeBufferPointer { x1 in
-                        lowerWeight.withUnsafeBufferPointer { w0 in upperWeight.withUnsafeBufferPointer { w1 in
-                            for x in 0..<count { h[x] = w0[x] * line[x0[x]] + w1[x] * line[x1[x]] }
-                        } }
-                    } }
-                    slotRow[target] = row
-                    return UnsafePointer(h)
-                }
-                for y in yRange {
-                    let (y0, y1, wy0, wy1) = rows[y]
-                    let h0 = across(y0), h1 = across(y1)
-                    let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
-                    for x in 0..<count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
+            taps.withUnsafeBufferPointer { taps in
+                let slot = [slots.baseAddress!, slots.baseAddress! + count]
+                for c in 0..<channels {
+                    let source = input + c * height * width
+                    let destination = output + c * plane
+                    var slotRow = [-1, -1]
+                    func across(_ row: Int) -> UnsafePointer<Float> {
+                        if let cached = slotRow.firstIndex(of: row) { return UnsafePointer(slot[cached]) }
+                        // Keep the row just above (the other row of the same output row), else the older one.
+                        let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
+                        let line = source + row * width, h = slot[target]
+                        for x in 0..<count {
+                            let (x0, x1, wx0, wx1) = taps[x]
+                            h[x] = wx0 * line[x0] + wx1 * line[x1]
+                        }
+                        slotRow[target] = row
+                        return UnsafePointer(h)
+                    }
+                    for y in yRange {
+                        let (y0, y1, wy0, wy1) = rows[y]
+                        let h0 = across(y0), h1 = across(y1)
+                        let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
+                        for x in 0..<count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
+                    }
                 }
             }
         }

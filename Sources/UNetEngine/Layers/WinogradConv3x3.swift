@@ -53,7 +53,8 @@ struct WinogradConv3x3: Sendable {
                 let filter = (o * cin + i) * 9
                 for r in 0..<6 {
                     for c in 0..<3 {
-                        left[r * 3 + c] = (0..<3).reduce(0) { $0 + g[r][$1] * Double(conv.weight[filter + $1 * 3 + c]) }
+                        left[r * 3 + c] = g[r][0] * Double(conv.weight[filter + c]) + g[r][1] * Double(conv.weight[filter + 3 + c])
+                            + g[r][2] * Double(conv.weight[filter + 6 + c])
                     }
                 }
                 for r in 0..<6 {
