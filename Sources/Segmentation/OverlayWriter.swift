@@ -15,9 +15,15 @@ final class OverlayWriter {
     private var blockSums: [UInt32]
     private var blockRows = 0
     private var outputRow: [UInt8]
+    /// Stands in for the missing neighbour of the first and last rows: background, so their pixels are edges.
+    private let backgroundRow: [UInt8]
 
     static let tint: (r: Float, g: Float, b: Float, alpha: Float) = (0, 200, 0, 0.35)
     static let contour: [UInt8] = [255, 230, 0]
+    /// `tint` blended over every value of each channel: `tinted[256 · channel + value]`.
+    private static let tinted: [UInt8] = [tint.r, tint.g, tint.b].flatMap { target in
+        (0..<256).map { UInt8(Float($0) * (1 - tint.alpha) + target * tint.alpha) }
+    }
 
     init(path: String, width: Int, height: Int, maximumSide: Int) throws(SlideError) {
         self.width = width
@@ -28,12 +34,17 @@ final class OverlayWriter {
         writer = try PNGRowWriter(path: path, width: outputWidth, height: outputHeight, channels: 3)
         blockSums = [UInt32](repeating: 0, count: outputWidth * 3)
         outputRow = [UInt8](repeating: 0, count: outputWidth * 3)
+        backgroundRow = [UInt8](repeating: 0, count: width)
     }
 
     func add(pixels: UnsafeBufferPointer<UInt8>, mask: [UInt8]) throws(SlideError) {
         if pendingMask != nil { try drawPending(nextMask: mask) }
         pendingMask = mask
-        pendingPixels = Array(pixels)
+        if pendingPixels.count == pixels.count {
+            pendingPixels.withUnsafeMutableBufferPointer { _ = $0.initialize(from: pixels) }
+        } else {
+            pendingPixels = Array(pixels)
+        }
     }
 
     func finish() throws(SlideError) {
@@ -47,17 +58,19 @@ final class OverlayWriter {
     func publish() throws(SlideError) { try writer.publish() }
 
     private func drawPending(nextMask: [UInt8]?) throws(SlideError) {
-        let mask = pendingMask!
-        for x in 0..<width where mask[x] != 0 {
-            let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0
-                || (previousMask.map { $0[x] == 0 } ?? true) || (nextMask.map { $0[x] == 0 } ?? true)
-            if edge {
-                for c in 0..<3 { pendingPixels[3 * x + c] = Self.contour[c] }
-            } else {
-                let t = Self.tint
-                pendingPixels[3 * x] = UInt8(Float(pendingPixels[3 * x]) * (1 - t.alpha) + t.r * t.alpha)
-                pendingPixels[3 * x + 1] = UInt8(Float(pendingPixels[3 * x + 1]) * (1 - t.alpha) + t.g * t.alpha)
-                pendingPixels[3 * x + 2] = UInt8(Float(pendingPixels[3 * x + 2]) * (1 - t.alpha) + t.b * t.alpha)
+        let mask = pendingMask!, width = width, contour = Self.contour, tinted = Self.tinted
+        mask.withUnsafeBufferPointer { mask in
+            (previousMask ?? backgroundRow).withUnsafeBufferPointer { above in
+                (nextMask ?? backgroundRow).withUnsafeBufferPointer { below in
+                    pendingPixels.withUnsafeMutableBufferPointer { pixels in
+                        for x in 0..<width where mask[x] != 0 {
+                            let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
+                            for c in 0..<3 {
+                                pixels[3 * x + c] = edge ? contour[c] : tinted[c * 256 + Int(pixels[3 * x + c])]
+                            }
+                        }
+                    }
+                }
             }
         }
         previousMask = mask

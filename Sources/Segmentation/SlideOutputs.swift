@@ -27,7 +27,9 @@ final class SlideOutputs {
         self.height = height
         self.threshold = threshold
         self.truth = truth
-        mask = try paths[.mask].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
+        mask = try paths[.mask].map { (path) throws(SlideError) in
+            try PNGRowWriter(path: path, width: width, height: height, channels: 1, content: .labels)
+        }
         probability = try paths[.prob].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
         overlay = try paths[.overlay].map { (path) throws(SlideError) in
             try OverlayWriter(path: path, width: width, height: height, maximumSide: overlayMaximumSide)

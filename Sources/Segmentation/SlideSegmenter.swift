@@ -94,9 +94,10 @@ public final class SlideSegmenter {
         var band = SlideBand(slide: slide)
         var tilesRun = 0, tilesSkipped = 0
 
-        // At input scale 1, finished rows are encoded on another thread while the next row of tiles is
-        // inferred: they wait in `finished` (a copy of their probabilities, a view of the band's pixels)
-        // until the next band is read. That holds two bands at once, so only up to `overlapBudget`.
+        // At input scale 1, finished rows are encoded on another thread while the next band is decoded
+        // and its row of tiles inferred: they wait in `finished` (a copy of their probabilities, a view
+        // of the band's pixels, which decoding the next band replaces but does not touch) until then.
+        // That holds two bands at once, so only up to `overlapBudget`.
         let overlap = scale == 1 && slide.width * tileHeight * Self.overlapBytesPerPixel <= Self.overlapBudget
         let encoder = OverlappedWork()
         defer { _ = try? encoder.join() }  // never leave the outputs in another thread's hands
@@ -138,11 +139,11 @@ public final class SlideSegmenter {
         for y in grid.rowOrigins {
             try encoder.join()  // the outputs are the encoder's until then
             try stitcher.advance(to: y, emit: deliver)  // emitting is timed as decode + encode
+            encodeFinished()  // while this thread decodes the next band
             let rows = min(tileHeight, networkHeight - y)
             let networkBand = try timed(\.decode) { () throws(SlideError) in
                 try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
             }
-            encodeFinished()
             for x in grid.columnOrigins {
                 if isCancelled?() == true { throw SlideError(path: slidePath, reason: SlideError.cancelledReason) }
                 let columns = min(tileWidth, networkWidth - x)

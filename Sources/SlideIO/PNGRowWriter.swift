@@ -15,7 +15,15 @@ public final class PNGRowWriter {
     private var rowsWritten = 0
     private var published = false
 
-    public init(path: String, width: Int, height: Int, channels: Int, compressionLevel: Int = 1) throws(SlideError) {
+    /// What the pixels are, which decides how they compress best.
+    public enum Content: Sendable {
+        /// Photographs, overlays, probabilities: each byte stored as the difference from its left neighbour.
+        case image
+        /// Few distinct values in long runs (masks): stored as they are, so runs stay runs.
+        case labels
+    }
+
+    public init(path: String, width: Int, height: Int, channels: Int, content: Content = .image) throws(SlideError) {
         precondition(channels == 1 || channels == 3)
         self.path = path
         self.width = width
@@ -24,7 +32,7 @@ public final class PNGRowWriter {
         temporaryPath = AtomicFile.temporaryPath(for: path)
         let fd = try TemporaryOutput.create(temporaryPath, for: path)
         var error = [CChar](repeating: 0, count: 256)
-        guard let writer = unet_png_writer_open(fd, UInt32(width), UInt32(height), Int32(channels), Int32(compressionLevel), &error) else {
+        guard let writer = unet_png_writer_open(fd, UInt32(width), UInt32(height), Int32(channels), content == .labels ? 1 : 0, &error) else {
             unlink(temporaryPath)
             throw SlideError(path: path, reason: "cannot start PNG: \(String(cString: error))")
         }

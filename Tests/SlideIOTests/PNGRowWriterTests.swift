@@ -22,6 +22,28 @@ import SlideIO
         #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
     }
 
+    /// Masks are stored unfiltered with run-length matching: they must read back exactly, and a mask of
+    /// long runs must come out far smaller than its raw bytes.
+    @Test func labelRowsRoundTripCompactly() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("mask.png").path
+        let width = 300, height = 200
+        let pixels = (0..<(width * height)).map { index -> UInt8 in
+            let (y, x) = index.quotientAndRemainder(dividingBy: width)
+            return (x - 150) * (x - 150) + (y - 100) * (y - 100) < 60 * 60 ? 255 : 0
+        }
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 1, content: .labels)
+        for row in 0..<height {
+            try pixels[(row * width)..<((row + 1) * width)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+        #expect(try PNGImage.readGray(path).pixels == pixels)
+        let bytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(bytes < width * height / 20)
+    }
+
     @Test func abandonedWriterLeavesNothing() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -9,9 +9,10 @@
 typedef struct unet_png_writer unet_png_writer;
 
 /// Starts a PNG on the open file descriptor `fd` (which the writer then owns): 8-bit, `channels`
-/// 1 (gray) or 3 (RGB). Returns NULL with the reason in `error` (256 bytes).
-unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, int channels,
-                                      int compression_level, char *error);
+/// 1 (gray) or 3 (RGB); `labels` 1 for few distinct values in long runs (masks), 0 for images.
+/// Returns NULL with the reason in `error` (256 bytes).
+unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, int channels, int labels,
+                                      char *error);
 /// Appends one row of width × channels bytes. Returns 1, or 0 with the reason in unet_png_writer_error.
 int unet_png_writer_write_row(unet_png_writer *writer, const uint8_t *row);
 /// Writes the end of the image, flushes and fsyncs. Returns 1, or 0 with the reason.
