@@ -65,4 +65,13 @@ void unet_winograd4_output(int vectorised, const float *products, int64_t out_ch
                            int64_t width, int64_t tile_row_begin, int64_t tile_row_end, const float *bias, int relu,
                            float *output, float *scratch);
 
+/// Small matrix products C = A·B for the Winograd layers: A (m × k, row-major) packed once by
+/// unet_small_gemm_pack into unet_small_gemm_packed_floats(m, k) floats; B (k × n) and C (m × n) with
+/// row strides ldb and ldc. C is written, not accumulated. Returns 1, or 0 (doing nothing) where the
+/// AVX2 + FMA kernel is not compiled in (not x86-64): use BLAS there. Call only on CPUs with AVX2 + FMA.
+int64_t unet_small_gemm_packed_floats(int64_t m, int64_t k);
+void unet_small_gemm_pack(const float *a, int64_t m, int64_t k, float *packed);
+int unet_small_gemm(const float *packed, int64_t m, int64_t n, int64_t k, const float *b, int64_t ldb, float *c,
+                    int64_t ldc);
+
 #endif

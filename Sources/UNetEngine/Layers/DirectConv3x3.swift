@@ -28,6 +28,9 @@ struct DirectConv3x3: Sendable {
 
         /// Whether the kernel takes input channels and weights as bf16 pairs.
         var takesBF16Pairs: Bool { self == .avx512bf16 || self == .portableBF16 }
+
+        /// Whether it runs x86 vector instructions (AVX2 + FMA at least), so the CPU has them.
+        var isNative: Bool { self == .avx2 || self == .avx512 || self == .avx512bf16 }
     }
 
     /// Weights packed for the kernel: fp32, or bf16 pairs in 32-bit words.
