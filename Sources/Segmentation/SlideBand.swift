@@ -6,6 +6,8 @@ struct SlideBand {
     let slide: TIFFSlide
     private var firstRow = 0
     private var image: RGBImage?
+    /// A band decoded ahead (`prefetch`), taken over by the `load` that asks for exactly it.
+    private var ahead: (firstRow: Int, image: RGBImage)?
 
     init(slide: TIFFSlide) { self.slide = slide }
 
@@ -27,9 +29,19 @@ struct SlideBand {
         return try load(y, count: count).pixels[...]
     }
 
-    /// The band `[y, y + count)`, decoded unless it is the one cached.
+    /// Decodes the band `[y, y + count)` now, for a later `networkRows` or `rows` to take: the segmenter
+    /// calls this on its encoder thread while the engine infers the current row of tiles.
+    mutating func prefetch(_ y: Int, count: Int) throws(SlideError) {
+        ahead = (y, try slide.readRows(y, count: count))
+    }
+
+    /// The band `[y, y + count)`, decoded unless it is the one cached or decoded ahead.
     private mutating func load(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
         if let image, y == firstRow, count == image.height { return image }
+        if let ahead, ahead.firstRow == y, ahead.image.height == count {
+            (image, firstRow, self.ahead) = (ahead.image, y, nil)
+            return ahead.image
+        }
         image = nil  // free the old band before decoding the new one
         let band = try slide.readRows(y, count: count)
         image = band

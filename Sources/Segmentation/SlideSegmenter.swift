@@ -34,9 +34,11 @@ public final class SlideSegmenter {
     public var precision: Precision { runner.network.precision }
 
     /// Encoding overlaps inference only while a band's pixels and probabilities (3 + 4 bytes a pixel,
-    /// held twice) stay under this: up to about 18,000 px wide at 512-px tiles.
+    /// held twice) stay under this: up to about 18,000 px wide at 512-px tiles. Up to about 12,700 px,
+    /// the next band's pixels (3 bytes more) are also decoded ahead on the encoder thread.
     static let overlapBudget = 64 << 20
     static let overlapBytesPerPixel = 7
+    static let prefetchBytesPerPixel = 3
 
     /// Segments `slidePath` into `outputDirectory`. Throws `SlideError` naming the file and the problem;
     /// on any failure no output is left behind.
@@ -99,11 +101,15 @@ public final class SlideSegmenter {
         // of the band's pixels, which decoding the next band replaces but does not touch) until then.
         // That holds two bands at once, so only up to `overlapBudget`.
         let overlap = scale == 1 && slide.width * tileHeight * Self.overlapBytesPerPixel <= Self.overlapBudget
+        let prefetch = overlap && slide.width * tileHeight * (Self.overlapBytesPerPixel + Self.prefetchBytesPerPixel) <= Self.overlapBudget
         let encoder = OverlappedWork()
-        defer { _ = try? encoder.join() }  // never leave the outputs in another thread's hands
+        defer { _ = try? encoder.join() }  // never leave the outputs (or the slide) in another thread's hands
         var finished: [(firstRow: Int, rows: Int, values: [Float], pixels: ArraySlice<UInt8>)] = []
-        func encodeFinished() {
-            guard !finished.isEmpty else { return }
+        var prefetchSeconds = 0.0  // the encoder thread's decoding, counted as decode rather than encode
+        // Starts the encoder on the finished rows, then on decoding the band `[y, y + count)` ahead.
+        // Only once this thread is done with the slide until the next `join`.
+        func encodeFinished(thenDecode next: (y: Int, count: Int)? = nil) {
+            guard !finished.isEmpty || next != nil else { return }
             let chunks = finished
             finished = []
             encoder.start { () throws(SlideError) in
@@ -111,6 +117,11 @@ public final class SlideSegmenter {
                     try chunk.values.withUnsafeBufferPointer { (values) throws(SlideError) in
                         try outputs.consume(firstRow: chunk.firstRow, rows: chunk.rows, probabilities: values, pixels: chunk.pixels)
                     }
+                }
+                if let next {
+                    let start = clock.now
+                    try band.prefetch(next.y, count: next.count)
+                    prefetchSeconds += (clock.now - start).seconds
                 }
             }
         }
@@ -136,13 +147,18 @@ public final class SlideSegmenter {
             try timed(\.encode) { () throws(SlideError) in try outputs.consume(firstRow: firstRow, rows: rows, probabilities: values, pixels: pixels) }
         }
 
-        for y in grid.rowOrigins {
-            try encoder.join()  // the outputs are the encoder's until then
+        let rowOrigins = grid.rowOrigins
+        for (index, y) in rowOrigins.enumerated() {
+            try encoder.join()  // the outputs and the slide are the encoder's until then
             try stitcher.advance(to: y, emit: deliver)  // emitting is timed as decode + encode
-            encodeFinished()  // while this thread decodes the next band
             let rows = min(tileHeight, networkHeight - y)
+            if !prefetch { encodeFinished() }  // while this thread decodes the band
             let networkBand = try timed(\.decode) { () throws(SlideError) in
-                try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)
+                try band.networkRows(y, count: rows, scale: scale, networkWidth: networkWidth)  // decoded ahead after the first
+            }
+            if prefetch {
+                let next = index + 1 < rowOrigins.count ? rowOrigins[index + 1] : nil
+                encodeFinished(thenDecode: next.map { ($0, min(tileHeight, networkHeight - $0)) })
             }
             for x in grid.columnOrigins {
                 if isCancelled?() == true { throw SlideError(path: slidePath, reason: SlideError.cancelledReason) }
@@ -180,7 +196,8 @@ public final class SlideSegmenter {
         try encoder.join()
         try stitcher.advance(to: networkHeight, emit: deliver)
         encodeFinished()
-        timings.encode += try encoder.join()
+        timings.encode += try encoder.join() - prefetchSeconds
+        timings.decode += prefetchSeconds
         if var resampler = upsampler {
             try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
         }

@@ -70,7 +70,8 @@ import UNetCore
             }
             let worst = zip(expected, actual).map { abs($0 - $1) }.max()!
             #expect(worst < 1e-5, "\(kernel), relu \(relu): largest difference \(worst)")
-            #expect(relu == expected.allSatisfy { $0 >= 0 })
+            // (Only with ReLU: without it, a 1×1 layer's few outputs are all positive one time in 512.)
+            if relu { #expect(actual.allSatisfy { $0 >= 0 }) }
         }
     }
 }
