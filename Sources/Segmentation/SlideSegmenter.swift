@@ -99,7 +99,7 @@ public final class SlideSegmenter {
         // At input scale 1, finished rows are encoded on another thread while the next band is decoded
         // and its row of tiles inferred: they wait in `finished` (a copy of their probabilities, a view
         // of the band's pixels, which decoding the next band replaces but does not touch) until then.
-        // That holds two bands at once, so only up to `overlapBudget`.
+        // That holds two bands at once (three when the next is decoded ahead), so only up to `overlapBudget`.
         let overlap = scale == 1 && slide.width * tileHeight * Self.overlapBytesPerPixel <= Self.overlapBudget
         let prefetch = overlap && slide.width * tileHeight * (Self.overlapBytesPerPixel + Self.prefetchBytesPerPixel) <= Self.overlapBudget
         let encoder = OverlappedWork()
@@ -107,7 +107,7 @@ public final class SlideSegmenter {
         var finished: [(firstRow: Int, rows: Int, values: [Float], pixels: ArraySlice<UInt8>)] = []
         var prefetchSeconds = 0.0  // the encoder thread's decoding, counted as decode rather than encode
         // Starts the encoder on the finished rows, then on decoding the band `[y, y + count)` ahead.
-        // Only once this thread is done with the slide until the next `join`.
+        // With `next`, call it only where this thread leaves the slide alone until the next `join`.
         func encodeFinished(thenDecode next: (y: Int, count: Int)? = nil) {
             guard !finished.isEmpty || next != nil else { return }
             let chunks = finished
