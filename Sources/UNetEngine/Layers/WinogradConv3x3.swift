@@ -89,9 +89,9 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// Where the own 6×16 GEMM beats OpenBLAS's (which packs both operands and clears C first), per layer
-    /// at width 16 on 2-core AMD EPYC with AVX2: up to 32 input channels (512² tile, 16→16: 11.7 → 9.8 ms;
-    /// 32→16: 18.4 → 16.7 ms). From 64 on, B's strided rows stream from L2 and OpenBLAS's packed panels
-    /// win again (128→64: 11.9 → 13.1 ms).
+    /// at width 16 on 2-core AMD EPYC with AVX2: up to 32 input channels (512² tile, best of 5 rounds,
+    /// 16→16: 12.6 → 9.5 ms; 32→16: 18.8 → 15.3 ms; BENCHMARKS.md session 18). From 64 on, B's strided
+    /// rows stream from L2 and OpenBLAS's packed panels win again (128→64 at 128²: 11.9 → 13.1 ms).
     static func ownGEMMWins(outputChannels: Int, inputChannels: Int) -> Bool {
         inputChannels <= 32 && outputChannels <= 64
     }
