@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Splits work over a fixed number of workers. Each worker calls OpenBLAS single-threaded on its own
 /// band, so im2col, the GEMM and the bias pass all run in parallel and no BLAS thread spins idle while
@@ -6,8 +7,10 @@ import Dispatch
 struct ParallelBands: @unchecked Sendable {
     let workers: Int
 
-    /// Calls `body(worker, range)` for consecutive ranges of `0..<count`, `chunk` items each, the ranges
-    /// dealt round-robin to `workers` threads.
+    /// Calls `body(worker, range)` for consecutive ranges of `0..<count`, `chunk` items each, on up to
+    /// `workers` threads. Each thread takes the next range when it finishes one, so a thread that the
+    /// kernel preempts (for the slide's PNG encoder, on a 2-core machine) delays only its own range,
+    /// not the whole layer. Which thread runs a range never changes what it computes.
     func forEach(count: Int, chunk: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         let chunks = (count + chunk - 1) / chunk
         let active = min(workers, chunks)
@@ -18,11 +21,12 @@ struct ParallelBands: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { body in
             let shared = UncheckedBox(body)
+            let nextChunk = Atomic<Int>(active)  // chunks 0..<active are each worker's first
             DispatchQueue.concurrentPerform(iterations: active) { worker in
                 var index = worker
                 while index < chunks {
                     shared.value(worker, (index * chunk)..<min(count, (index + 1) * chunk))
-                    index += active
+                    index = nextChunk.add(1, ordering: .relaxed).oldValue
                 }
             }
         }
