@@ -5,6 +5,7 @@ neighbours steal time in bursts; interleaving and the minimum keep that out of t
 Prints a Markdown table for BENCHMARKS.md.
 
     python3 scripts/layer_table.py --model M.pth [--tile 256] [--paths generic,avx2] [--rounds 5] [--runs 7]
+                                   [--precision fp32|bf16|auto]
                                    [--baseline OLD/unet]   (another build, on its detected path: before/after)
 """
 import argparse
@@ -15,11 +16,12 @@ import subprocess
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def profile(unet, model, tile, runs, path):
+def profile(unet, model, tile, runs, path, precision):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_") and k != "UNET_CPU"}
     if path:
         env["UNET_CPU"] = path
-    out = subprocess.run([unet, "bench", "--model", model, "--tile", str(tile), "--runs", str(runs), "--layers", "--json"],
+    out = subprocess.run([unet, "bench", "--model", model, "--tile", str(tile), "--runs", str(runs), "--precision", precision,
+                          "--layers", "--json"],
                          env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--paths", default="generic,avx2")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--precision", default="fp32")
     ap.add_argument("--unet", default=os.path.join(REPO, ".build", "release", "unet"))
     ap.add_argument("--baseline", help="another unet binary, run on its detected path as the first column")
     args = ap.parse_args()
@@ -41,7 +44,7 @@ def main():
     order = []
     for _ in range(args.rounds):
         for path, unet, cpu in columns:
-            result = profile(unet, args.model, args.tile, args.runs, cpu)
+            result = profile(unet, args.model, args.tile, args.runs, cpu, args.precision)
             for layer in result["layers"]:
                 name = layer["layer"]
                 if name not in shapes:

@@ -97,16 +97,17 @@ void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_chan
 
 int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
                             int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
-                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu) {
+                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu, const float *norm_scale,
+                            const float *norm_shift) {
     switch (path) {
     case UNET_CONV_PORTABLE_BF16:
         conv3x3_portable_bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
-                              row_begin, row_end, relu);
+                              row_begin, row_end, relu, norm_scale, norm_shift);
         return 0;
 #if defined(__x86_64__)
     case UNET_CONV_AVX512_BF16:
         conv3x3_avx512bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
-                           row_begin, row_end, relu);
+                           row_begin, row_end, relu, norm_scale, norm_shift);
         return 0;
 #endif
     default:

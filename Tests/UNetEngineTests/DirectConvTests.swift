@@ -30,6 +30,15 @@ import UNetCore
         expectMatchesIm2col(.avx512bf16, inputs: inputs, outputs: outputs, height: height, width: width)
     }
 
+    @Test(arguments: shapes) func portableBF16StoreAppliesTheBatchNormAsItsOwnPassWould(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectFusedBatchNormMatchesThePass(.portableBF16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512bf16.isSupported, "this CPU has no AVX-512 BF16"), arguments: shapes)
+    func avx512bf16StoreAppliesTheBatchNormAsItsOwnPassWould(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectFusedBatchNormMatchesThePass(.avx512bf16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
     @Test func pathRequestsFallBackWithAWarning() {
         #expect(CPUPath.resolve(nil) == (CPUPath.detected, nil))
         #expect(CPUPath.resolve("generic").path == .generic)
@@ -43,6 +52,42 @@ import UNetCore
             #expect(fallback.warning?.contains("lacks the instructions") == true)
         }
         #expect(CPUPath.detected.isSupported)
+    }
+
+    /// The bf16 kernel with a BatchNorm in its store against the same kernel followed by
+    /// `BFloat16.roundThroughBatchNorm`: bit for bit, NaN and huge inputs included.
+    private func expectFusedBatchNormMatchesThePass(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
+        let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        let direct = DirectConv3x3(Conv2D(weight: weight, bias: bias).roundedToBF16(), kernel: kernel)
+        var input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        input[0] = .nan
+        if input.count > 1 { input[input.count - 1] = 3e38 }
+        let norm = (scale: (0..<outputs).map { _ in Float.random(in: -2...2, using: &generator) },
+                    shift: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        let parallel = ParallelBands(workers: 2)
+        var scratch = [Float](repeating: .nan, count: 2 * direct.scratchCount(height: height, width: width, workers: 2))
+        var separate = [Float](repeating: .nan, count: outputs * height * width), fused = separate
+        func run(into output: inout [Float], fusing: Bool) {
+            input.withUnsafeBufferPointer { x in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    output.withUnsafeMutableBufferPointer { y in
+                        direct.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: false,
+                                       scratch: s.baseAddress!, parallel: parallel, bf16BatchNorm: fusing ? norm : nil)
+                        if !fusing {
+                            BFloat16.roundThroughBatchNorm(y.baseAddress!, scale: norm.scale, shift: norm.shift, plane: height * width,
+                                                           parallel: parallel)
+                        }
+                    }
+                }
+            }
+        }
+        run(into: &separate, fusing: false)
+        run(into: &fused, fusing: true)
+        let differing = zip(separate, fused).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0, "\(kernel): \(differing) of \(fused.count) outputs differ from the separate pass")
+        #expect(fused.contains { $0.isNaN }, "the NaN input reaches some output")
     }
 
     private func expectMatchesIm2col(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {

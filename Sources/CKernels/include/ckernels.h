@@ -47,10 +47,13 @@ void unet_conv3x3_pad_bf16_pairs(const float *input, int64_t channels, int64_t h
                                  int64_t stride, int64_t pair_begin, int64_t pair_end);
 /// Packs w[out][in][3][3] as bf16 pairs [block of 8][in pair][9][8] (zeros past out_channels and in_channels).
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed);
-/// As unet_conv3x3, on the bf16 pair layouts, with fp32 sums, bias and output.
+/// As unet_conv3x3, on the bf16 pair layouts, with fp32 sums, bias and output. With `norm_scale` and
+/// `norm_shift` (per output channel; else NULL), each output is what the next bf16 convolution reads,
+/// bf16(max(bf16(sum)·scale + shift, 0)), as PyTorch's autocast runs Conv → BatchNorm → ReLU.
 int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
                             int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
-                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu);
+                            int64_t out_plane, int64_t row_begin, int64_t row_end, int relu, const float *norm_scale,
+                            const float *norm_shift);
 
 /// Winograd F(4×4, 3×3) transforms for rows of 4×4 output tiles [tile_row_begin, tile_row_end) of a
 /// layer (tiles_per_row = ⌈width/4⌉, tiles = rows · tiles_per_row, numbered row by row from the band's

@@ -96,12 +96,16 @@ struct DirectConv3x3: Sendable {
         return (total + workers - 1) / workers
     }
 
+    /// With `bf16BatchNorm` (bf16 kernels only) each output is rounded, normalised and rounded again in
+    /// the kernel's store, as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
-                 scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands) {
+                 scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands,
+                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) {
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
         let rowsPerChunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
         switch weights {
         case .floats(let packed):
+            precondition(bf16BatchNorm == nil, "only the bf16 kernels apply a BatchNorm in their store")
             let padded = scratch  // all workers' slices together, contiguous
             parallel.split(count: inputChannels) { _, channels in
                 for channel in channels {
@@ -134,15 +138,22 @@ struct DirectConv3x3: Sendable {
                     unet_conv3x3_pad_bf16_pairs(input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
                                                 Int64(pairs.lowerBound), Int64(pairs.upperBound))
                 }
+                let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
                 packed.withUnsafeBufferPointer { weights in
                     paddedBias.withUnsafeBufferPointer { bias in
-                        parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
-                            let status = unet_conv3x3_bf16_pairs(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane),
-                                                                 Int64(inputChannels), Int64(width), weights.baseAddress!,
-                                                                 bias.baseAddress!, Int64(outputChannels), output,
-                                                                 Int64(height * width), Int64(rows.lowerBound),
-                                                                 Int64(rows.upperBound), relu ? 1 : 0)
-                            precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                        normScale.withUnsafeBufferPointer { scale in
+                            normShift.withUnsafeBufferPointer { shift in
+                                parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
+                                    let status = unet_conv3x3_bf16_pairs(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane),
+                                                                         Int64(inputChannels), Int64(width), weights.baseAddress!,
+                                                                         bias.baseAddress!, Int64(outputChannels), output,
+                                                                         Int64(height * width), Int64(rows.lowerBound),
+                                                                         Int64(rows.upperBound), relu ? 1 : 0,
+                                                                         bf16BatchNorm == nil ? nil : scale.baseAddress,
+                                                                         bf16BatchNorm == nil ? nil : shift.baseAddress)
+                                    precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                                }
+                            }
                         }
                     }
                 }

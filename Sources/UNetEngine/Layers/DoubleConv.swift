@@ -56,8 +56,12 @@ struct DoubleConv: Sendable {
             }
         }
 
+        /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
+        /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store, else in a pass of its own.
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
-                     scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
+                     bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
+                     scratchPerWorker: Int, parallel: ParallelBands) {
+            let relu = relu && bf16BatchNorm == nil
             switch self {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
@@ -66,6 +70,10 @@ struct DoubleConv: Sendable {
                 if let wide, !DirectConv3x3.isFaster(width: width, inputChannels: direct.inputChannels) {
                     wide.forward(input: input, height: height, width: width, output: output, relu: relu,
                                  scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+                } else if direct.kernel.takesBF16Pairs {
+                    direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch,
+                                   parallel: parallel, bf16BatchNorm: bf16BatchNorm)
+                    return
                 } else {
                     direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
                 }
@@ -75,6 +83,10 @@ struct DoubleConv: Sendable {
             case .im2col(let conv):
                 conv.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, columnsPerWorker: scratchPerWorker, parallel: parallel)
+            }
+            if let bf16BatchNorm {
+                BFloat16.roundThroughBatchNorm(output, scale: bf16BatchNorm.scale, shift: bf16BatchNorm.shift,
+                                               plane: height * width, parallel: parallel)
             }
         }
     }
@@ -109,12 +121,9 @@ struct DoubleConv: Sendable {
         for (index, conv) in [first, second].enumerated() {
             let source = index == 0 ? input : UnsafePointer(middle), target = index == 0 ? middle : output
             let run = {
-                kernels[index].forward(input: source, height: height, width: width, output: target, relu: batchNormsAfterBF16 == nil,
-                                       scratch: scratch, scratchPerWorker: columnsPerWorker, parallel: parallel)
-                if let norms = batchNormsAfterBF16 {
-                    BFloat16.roundThroughBatchNorm(target, scale: norms[index].scale, shift: norms[index].shift,
-                                                   plane: height * width, parallel: parallel)
-                }
+                kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
+                                       bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
+                                       scratchPerWorker: columnsPerWorker, parallel: parallel)
             }
             guard let profile else { run(); continue }
             profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name(width: width), input: conv.inputChannels,
