@@ -53,30 +53,64 @@
 
 int unet_conv3x3_block_channels(int path) { return path == UNET_CONV_AVX2 ? 4 : 8; }
 
-/// fp32 → bf16 bits, round to nearest even (NaN kept a quiet NaN), as PyTorch's `.to(torch.bfloat16)`.
-static uint16_t bf16_bits(float value) {
+/// fp32 → bf16 bits (in the low half), round to nearest even (NaN kept a quiet NaN), as PyTorch's
+/// `.to(torch.bfloat16)`. A select, not a branch, so that a row of them vectorises.
+static inline __attribute__((always_inline)) uint32_t bf16_bits(float value) {
     uint32_t bits;
     __builtin_memcpy(&bits, &value, sizeof bits);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x0040u);
-    return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16, quieted = (bits >> 16) | 0x0040u;
+    return (bits & 0x7FFFFFFFu) > 0x7F800000u ? quieted : rounded;
 }
 
-void unet_conv3x3_pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
-                                 int64_t stride, int64_t pair_begin, int64_t pair_end) {
+/// Fills pairs [pair_begin, pair_end): zero borders, then each row's pixels as bf16 pairs. Inlined into
+/// a portable and an AVX-512 copy; both give the same bits.
+static inline __attribute__((always_inline)) void
+pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded, int64_t stride,
+               int64_t pair_begin, int64_t pair_end) {
     const int64_t plane = stride * (height + 2);
     for (int64_t p = pair_begin; p < pair_end; p++) {
         uint32_t *target = padded + p * plane;
         const float *low = input + 2 * p * height * width;
         const float *high = 2 * p + 1 < channels ? low + height * width : 0;
-        for (int64_t i = 0; i < plane; i++) target[i] = 0;
+        __builtin_memset(target, 0, (size_t)stride * sizeof *target);
+        __builtin_memset(target + (height + 1) * stride, 0, (size_t)stride * sizeof *target);
         for (int64_t y = 0; y < height; y++) {
-            uint32_t *row = target + (y + 1) * stride + 1;
-            for (int64_t x = 0; x < width; x++) {
-                const uint32_t hi = high ? bf16_bits(high[y * width + x]) : 0;
-                row[x] = (uint32_t)bf16_bits(low[y * width + x]) | hi << 16;
+            uint32_t *row = target + (y + 1) * stride;
+            const float *lows = low + y * width;
+            row[0] = 0;
+            if (high) {
+                const float *highs = high + y * width;
+                for (int64_t x = 0; x < width; x++) row[x + 1] = bf16_bits(lows[x]) | bf16_bits(highs[x]) << 16;
+            } else {
+                for (int64_t x = 0; x < width; x++) row[x + 1] = bf16_bits(lows[x]);
             }
+            __builtin_memset(row + width + 1, 0, (size_t)(stride - width - 1) * sizeof *row);
         }
     }
+}
+
+static void pad_bf16_pairs_portable(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
+                                    int64_t stride, int64_t pair_begin, int64_t pair_end) {
+    pad_bf16_pairs(input, channels, height, width, padded, stride, pair_begin, pair_end);
+}
+
+#if defined(__x86_64__)
+static __attribute__((target("avx512f,avx512bw"))) void
+pad_bf16_pairs_avx512(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
+                      int64_t stride, int64_t pair_begin, int64_t pair_end) {
+    pad_bf16_pairs(input, channels, height, width, padded, stride, pair_begin, pair_end);
+}
+#endif
+
+void unet_conv3x3_pad_bf16_pairs(int path, const float *input, int64_t channels, int64_t height, int64_t width,
+                                 uint32_t *padded, int64_t stride, int64_t pair_begin, int64_t pair_end) {
+#if defined(__x86_64__)
+    if (path == UNET_CONV_AVX512_BF16) {
+        pad_bf16_pairs_avx512(input, channels, height, width, padded, stride, pair_begin, pair_end);
+        return;
+    }
+#endif
+    pad_bf16_pairs_portable(input, channels, height, width, padded, stride, pair_begin, pair_end);
 }
 
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed) {

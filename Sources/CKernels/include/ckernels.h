@@ -42,9 +42,10 @@ void unet_conv3x3_pack_weights(int path, const float *weights, int64_t out_chann
 /// bf16 paths (UNET_CONV_AVX512_BF16, UNET_CONV_PORTABLE_BF16). Input channels go in pairs: element
 /// padded[p·plane + (y+1)·stride + x+1] holds bf16(in[2p][y][x]) in its low half and bf16(in[2p+1][y][x])
 /// (0 past the last channel) in its high half, rounded to nearest even; plane = stride·(height + 2),
-/// stride from unet_conv3x3_padded_stride. Fills pairs [pair_begin, pair_end), borders included.
-void unet_conv3x3_pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t width, uint32_t *padded,
-                                 int64_t stride, int64_t pair_begin, int64_t pair_end);
+/// stride from unet_conv3x3_padded_stride. Fills pairs [pair_begin, pair_end), borders included; `path`
+/// UNET_CONV_AVX512_BF16 takes an AVX-512 copy (same bits), any other the portable one.
+void unet_conv3x3_pad_bf16_pairs(int path, const float *input, int64_t channels, int64_t height, int64_t width,
+                                 uint32_t *padded, int64_t stride, int64_t pair_begin, int64_t pair_end);
 /// Packs w[out][in][3][3] as bf16 pairs [block of 8][in pair][9][8] (zeros past out_channels and in_channels).
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed);
 /// As unet_conv3x3, on the bf16 pair layouts, with fp32 sums, bias and output. With `norm_scale` and

@@ -135,7 +135,7 @@ struct DirectConv3x3: Sendable {
             // 32-bit pairs in the same scratch memory, as many elements as it holds floats.
             scratch.withMemoryRebound(to: UInt32.self, capacity: paddedPlanes * paddedPlane) { padded in
                 parallel.split(count: paddedPlanes) { _, pairs in
-                    unet_conv3x3_pad_bf16_pairs(input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
+                    unet_conv3x3_pad_bf16_pairs(kernel.rawValue, input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
                                                 Int64(pairs.lowerBound), Int64(pairs.upperBound))
                 }
                 let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
