@@ -1,7 +1,7 @@
 # unetd developer entry points. `make deps` once (as root), then `make test` / `make build` / `make bench`.
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
-APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libsystemd-dev libsqlite3-dev libxml2 pkg-config
+APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libisal-dev libsystemd-dev libsqlite3-dev libxml2 pkg-config
 # No OPENBLAS_* or UNET_CPU here: tests and benchmarks run as systemd runs the daemon.
 BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
 

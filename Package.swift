@@ -40,7 +40,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // libtiff and libpng report errors through va_list callbacks and longjmp: tiny C shims catch them.
         .target(name: "CTIFF", linkerSettings: [.linkedLibrary("tiff")]),
-        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("isal")]),  // ISA-L deflates its IDAT
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The engine's own SIMD kernels: each instruction set is a function attribute and the path is
         // chosen at run time, so no -m flag ties the binary to the build machine. Always optimised:

@@ -22,7 +22,35 @@ import SlideIO
         #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
     }
 
-    /// Masks are stored unfiltered with run-length matching: they must read back exactly, and a mask of
+    /// Noise does not compress, so 900 × 300 RGB pixels (810 KB) fill several of the writer's 256 KiB
+    /// IDAT chunks: the zlib stream split across them must read back exactly (libpng checks the
+    /// Adler-32 at its end and every chunk's CRC).
+    @Test func aStreamOverSeveralIDATChunksRoundTrips() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("noise.png").path
+        let width = 900, height = 300
+        var generator = SystemRandomNumberGenerator()
+        let pixels = (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
+        for row in 0..<height {
+            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+        #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var chunks: [String] = [], offset = 8  // after the signature
+        while offset + 8 <= file.count {
+            let length = file[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            chunks.append(String(decoding: file[(offset + 4)..<(offset + 8)], as: UTF8.self))
+            offset += 12 + length
+        }
+        #expect(chunks.first == "IHDR" && chunks.last == "IEND" && offset == file.count)
+        #expect(chunks.filter { $0 == "IDAT" }.count >= 3, "chunks: \(chunks)")
+    }
+
+    /// Masks are stored unfiltered (runs stay runs for the deflater): they must read back exactly, and a mask of
     /// long runs must come out far smaller than its raw bytes.
     @Test func labelRowsRoundTripCompactly() throws {
         let directory = try temporaryDirectory()
