@@ -117,7 +117,8 @@ int unet_png_writer_write_row(unet_png_writer *writer, const uint8_t *row) {
         memcpy(filtered, row, bytes);
     } else {  /* images take one cheap filter: Sub, each byte less the same channel's to its left */
         writer->filtered[0] = PNG_FILTER_VALUE_SUB;
-        for (uint32_t i = 0; i < bytes; i++) filtered[i] = (uint8_t)(row[i] - (i >= left ? row[i - left] : 0));
+        for (uint32_t i = 0; i < left && i < bytes; i++) filtered[i] = row[i];
+        for (uint32_t i = left; i < bytes; i++) filtered[i] = (uint8_t)(row[i] - row[i - left]);  /* vectorises */
     }
     return deflate_into_idat(writer, writer->filtered, bytes + 1, 0);
 }
