@@ -55,7 +55,8 @@ def main():
         torch_ips = args.batch / statistics.median(times)
         ours = None
         if os.path.exists(args.unet):
-            env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+            # As systemd starts the daemon: no OPENBLAS_* (unet sets OpenBLAS to one thread itself), no UNET_CPU.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_") and k != "UNET_CPU"}
             out = subprocess.run([args.unet, "bench", "--train", "--model", pth, "--tile", str(args.tile), "--batch", str(args.batch),
                                   "--threads", str(args.threads), "--runs", str(max(args.steps, 5)), "--warmup", "1", "--json"],
                                  capture_output=True, text=True, env=env)
