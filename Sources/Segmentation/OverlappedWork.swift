@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SlideIO
 import Synchronization
 
@@ -6,11 +7,23 @@ import Synchronization
 /// are encoded while the engine infers the next row of tiles, filling the core that encoding alone
 /// would leave idle. The caller hands over state only between `start` and `join`, and touches it
 /// again only after `join`, so the two threads never share it at once.
+///
+/// The thread runs in Linux's idle scheduling class (`SCHED_IDLE`): it gets a core only when no
+/// ordinary thread wants it, that is in the gaps the engine leaves (between layers, during a tile's
+/// serial steps), and never preempts an engine worker. When the caller reaches `join` before the work is
+/// done, the caller's own core falls idle and the work finishes there. The daemon's several workers
+/// lose nothing either: a worker's encoding then waits for a free core instead of taking one.
 final class OverlappedWork {
     private let group = DispatchGroup()
     private var running = false
     /// The error the work threw (not yet reported) and the seconds all work took.
     private let outcome = Outcome()
+    /// Whether the work runs at idle priority (tests compare both).
+    let idlePriority: Bool
+
+    init(idlePriority: Bool = true) {
+        self.idlePriority = idlePriority
+    }
 
     /// Starts `body` on another thread; call `join` before starting again.
     func start(_ body: @escaping () throws(SlideError) -> Void) {
@@ -18,7 +31,10 @@ final class OverlappedWork {
         running = true
         group.enter()
         let work = Handoff(body: body)
-        DispatchQueue.global(qos: .userInitiated).async { [group, outcome] in
+        // A thread of its own, not one of Dispatch's shared pool: an unprivileged thread cannot leave
+        // the idle class again, and a pool thread must not carry it into the engine's next layer.
+        let thread = Thread { [group, outcome, idlePriority] in
+            if idlePriority { Self.enterIdleSchedulingClass() }
             let start = ContinuousClock.now
             var failure: SlideError?
             do throws(SlideError) { try work.body() } catch { failure = error }
@@ -26,6 +42,7 @@ final class OverlappedWork {
             outcome.state.withLock { $0.seconds += seconds; $0.error = $0.error ?? failure }
             group.leave()
         }
+        thread.start()
     }
 
     /// Waits for the running work, if any; rethrows its error once. Returns the seconds all work took so far.
@@ -41,6 +58,19 @@ final class OverlappedWork {
         }
         if let error { throw error }
         return seconds
+    }
+
+    /// The calling thread's scheduling class, as `/proc/thread-self/sched` or `chrt -p` would name it:
+    /// `SCHED_IDLE` is 5 (Linux's stable ABI; Glibc's Swift overlay does not export the name).
+    static let idleSchedulingPolicy: Int32 = 5
+
+    /// Puts the calling thread (pid 0: this thread only) in the idle class; where the kernel refuses,
+    /// the work simply runs at normal priority.
+    private static func enterIdleSchedulingClass() {
+        #if os(Linux)
+        var parameters = sched_param()
+        _ = sched_setscheduler(0, idleSchedulingPolicy, &parameters)
+        #endif
     }
 
     private final class Outcome: Sendable {

@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 import SlideIO
 import Testing
 @testable import Segmentation
@@ -18,5 +20,20 @@ import Testing
         work.start { () throws(SlideError) in throw SlideError(path: "slide.tif", reason: "disk full") }
         #expect(throws: SlideError.self) { try work.join() }
         #expect(try work.join() >= 0, "an error is reported once")
+    }
+
+    /// The encoder must never preempt an engine worker: it runs in the idle class, and a fresh thread
+    /// each time, so no pool thread that later runs the engine is left there.
+    @Test func runsInTheIdleSchedulingClassOnAThreadOfItsOwn() throws {
+        #if os(Linux)
+        for idle in [true, false] {
+            let work = OverlappedWork(idlePriority: idle)
+            let policy = Mutex<Int32>(-1)
+            work.start { policy.withLock { $0 = sched_getscheduler(0) } }
+            try work.join()
+            #expect(policy.withLock { $0 } == (idle ? OverlappedWork.idleSchedulingPolicy : SCHED_OTHER))
+        }
+        #expect(sched_getscheduler(0) == SCHED_OTHER, "the caller's own class is untouched")
+        #endif
     }
 }
