@@ -16,7 +16,7 @@ import Synchronization
 final class OverlappedWork {
     private let group = DispatchGroup()
     private var running = false
-    /// The error the work threw (not yet reported) and the seconds all work took.
+    /// The error the work threw (not yet reported) and the CPU seconds all work took.
     private let outcome = Outcome()
     /// Whether the work runs at idle priority (tests compare both).
     let idlePriority: Bool
@@ -35,17 +35,18 @@ final class OverlappedWork {
         // the idle class again, and a pool thread must not carry it into the engine's next layer.
         let thread = Thread { [group, outcome, idlePriority] in
             if idlePriority { Self.enterIdleSchedulingClass() }
-            let start = ContinuousClock.now
+            let start = Self.threadCPUSeconds()
             var failure: SlideError?
             do throws(SlideError) { try work.body() } catch { failure = error }
-            let seconds = (ContinuousClock.now - start).seconds
+            let seconds = Self.threadCPUSeconds() - start
             outcome.state.withLock { $0.seconds += seconds; $0.error = $0.error ?? failure }
             group.leave()
         }
         thread.start()
     }
 
-    /// Waits for the running work, if any; rethrows its error once. Returns the seconds all work took so far.
+    /// Waits for the running work, if any; rethrows its error once. Returns the CPU seconds all work
+    /// took so far: the work's own cost, not the time it waited for an idle core.
     @discardableResult
     func join() throws(SlideError) -> Double {
         if running {
@@ -58,6 +59,14 @@ final class OverlappedWork {
         }
         if let error { throw error }
         return seconds
+    }
+
+    /// CPU seconds the calling thread has run (`CLOCK_THREAD_CPUTIME_ID`). Work in the idle class can
+    /// wait long for a core, so its wall time would say little about what it cost.
+    static func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// The calling thread's scheduling class, as `/proc/thread-self/sched` or `chrt -p` would name it:

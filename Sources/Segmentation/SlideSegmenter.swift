@@ -105,7 +105,7 @@ public final class SlideSegmenter {
         let encoder = OverlappedWork()
         defer { _ = try? encoder.join() }  // never leave the outputs (or the slide) in another thread's hands
         var finished: [(firstRow: Int, rows: Int, values: [Float], pixels: ArraySlice<UInt8>)] = []
-        var prefetchSeconds = 0.0  // the encoder thread's decoding, counted as decode rather than encode
+        var prefetchSeconds = 0.0  // the encoder thread's decoding (CPU seconds), counted as decode rather than encode
         // Starts the encoder on the finished rows, then on decoding the band `[y, y + count)` ahead.
         // With `next`, call it only where this thread leaves the slide alone until the next `join`.
         func encodeFinished(thenDecode next: (y: Int, count: Int)? = nil) {
@@ -119,9 +119,9 @@ public final class SlideSegmenter {
                     }
                 }
                 if let next {
-                    let start = clock.now
+                    let start = OverlappedWork.threadCPUSeconds()
                     try band.prefetch(next.y, count: next.count)
-                    prefetchSeconds += (clock.now - start).seconds
+                    prefetchSeconds += OverlappedWork.threadCPUSeconds() - start
                 }
             }
         }
