@@ -168,7 +168,11 @@ public final class SlideSegmenter {
                     tilesSkipped += 1
                 } else {
                     try timed(\.preprocess) {
-                        input.withUnsafeMutableBufferPointer { tileInput.fill($0.baseAddress!, width: tileWidth, height: tileHeight, from: networkBand, x: x, y: 0) }
+                        input.withUnsafeMutableBufferPointer { input in
+                            runner.split(count: tileHeight) { rows in
+                                tileInput.fill(input.baseAddress!, width: tileWidth, height: tileHeight, from: networkBand, x: x, y: 0, rows: rows)
+                            }
+                        }
                     }
                     try timed(\.inference) {
                         input.withUnsafeBufferPointer { source in
@@ -178,8 +182,7 @@ public final class SlideSegmenter {
                         }
                         logits.withUnsafeBufferPointer { source in
                             probability.withUnsafeMutableBufferPointer { destination in
-                                ForegroundProbability.compute(logits: source.baseAddress!, classes: classes, plane: tileWidth * tileHeight,
-                                                              into: destination.baseAddress!)
+                                runner.probability(logits: source.baseAddress!, plane: tileWidth * tileHeight, into: destination.baseAddress!)
                             }
                         }
                     }

@@ -18,11 +18,12 @@ struct TileInput {
     }
 
     /// Fills `input[3, height, width]` from `band` starting at column `x`, row `y`; reads past the
-    /// band's right or bottom edge reflect back inside it.
-    func fill(_ input: UnsafeMutablePointer<Float>, width: Int, height: Int, from band: RGBImage, x: Int, y: Int) {
+    /// band's right or bottom edge reflect back inside it. Only the input rows in `rows` (all by default),
+    /// so that several threads can fill one tile.
+    func fill(_ input: UnsafeMutablePointer<Float>, width: Int, height: Int, from band: RGBImage, x: Int, y: Int, rows: Range<Int>? = nil) {
         let columns = (0..<width).map { Self.reflect(x + $0, band.width) }
         band.pixels.withUnsafeBufferPointer { pixels in
-            for row in 0..<height {
+            for row in rows ?? 0..<height {
                 let sourceRow = Self.reflect(y + row, band.height) * band.width
                 for channel in 0..<3 {
                     let destination = input + (channel * height + row) * width

@@ -30,6 +30,20 @@ public final class UNetRunner {
         workspace!.run(network, input: input, logits: logits, profile: profile)
     }
 
+    /// Calls `body` on consecutive ranges that together cover `0..<count`, on the runner's workers at
+    /// once: for a tile's per-pixel steps (preparing its input, the sigmoid) that would otherwise run
+    /// on one core while the others wait. Only for work whose result does not depend on the split.
+    public func split(count: Int, _ body: (Range<Int>) -> Void) {
+        parallel.split(count: count) { _, range in body(range) }
+    }
+
+    /// The foreground probability of `logits` (`[classes, height · width]`), on the runner's workers.
+    public func probability(logits: UnsafePointer<Float>, plane: Int, into probability: UnsafeMutablePointer<Float>) {
+        split(count: plane) { pixels in
+            ForegroundProbability.compute(logits: logits, classes: network.architecture.classes, plane: plane, into: probability, pixels: pixels)
+        }
+    }
+
     /// Logits for a `[1, C, H, W]` or `[C, H, W]` tensor, as `[1, classes, H, W]`.
     public func logits(_ input: Tensor) throws(CheckpointProblem) -> Tensor {
         let dims = Array(input.shape.suffix(3))
@@ -66,13 +80,15 @@ public final class UNetRunner {
 
 /// Turns per-class logits into the probability of the foreground class.
 public enum ForegroundProbability {
-    /// One class: sigmoid. Several: softmax, class 1.
-    public static func compute(logits: UnsafePointer<Float>, classes: Int, plane: Int, into probability: UnsafeMutablePointer<Float>) {
+    /// One class: sigmoid. Several: softmax, class 1. Only the pixels in `pixels` (all by default).
+    public static func compute(logits: UnsafePointer<Float>, classes: Int, plane: Int, into probability: UnsafeMutablePointer<Float>,
+                               pixels: Range<Int>? = nil) {
+        let pixels = pixels ?? 0..<plane
         if classes == 1 {
-            for i in 0..<plane { probability[i] = 1 / (1 + exp(-logits[i])) }
+            for i in pixels { probability[i] = 1 / (1 + exp(-logits[i])) }
             return
         }
-        for i in 0..<plane {
+        for i in pixels {
             var largest = -Float.infinity
             for c in 0..<classes { largest = max(largest, logits[c * plane + i]) }
             var sum: Float = 0
