@@ -7,9 +7,11 @@ both alike), with nothing set in the environment (no OPENBLAS_*, no UNET_CPU), a
         [--copies 1] [--outputs mask,overlay] [--unet .build/release/unet] [--unet OTHER/unet ...]
 
 End-to-end rate = inferred tile pixels (tiles run × tile area, as bench counts them) / the slide's
-total seconds in NAME.result.json. Per binary it prints the best round of each (the machine's
-capability, as peer_bench.py --statistic min) and the median of the per-round ratios, plus the
-median seconds of each stage.
+total seconds in NAME.result.json. Each round runs bench, then segment, then bench again, and the
+round's engine rate is the mean of the two benches, so a slow or fast spell of a shared VM that
+starts or ends during the round weighs on both sides alike. Per binary it prints the best round of
+each (the machine's capability, as peer_bench.py --statistic min), the per-round ratios sorted and
+their median, plus the median seconds of each stage.
 
 With `--copies N` (N ≥ 2) one `unet segment` process gets N copies of the slide, as a Slurm shard or
 the daemon gets slide after slide, and a round's rate is the mean over copies 2..N: the steady state,
@@ -79,8 +81,9 @@ def main():
             shutil.copyfile(args.slide, slide)
         for round_index in range(args.rounds):
             for index, unet in enumerate(binaries):
-                engine = bench(unet, args)
+                before = bench(unet, args)
                 end_to_end, timings = segment(unet, args, slides, os.path.join(work, str(index)))
+                engine = (before + bench(unet, args)) / 2
                 rounds[unet].append((engine, end_to_end, timings))
                 print(f"round {round_index + 1} {unet}: bench {engine:.3f} MP/s, end to end {end_to_end:.3f} MP/s "
                       f"({end_to_end / engine:.2f}×)", flush=True)
@@ -88,16 +91,17 @@ def main():
     print(f"\n{args.model}, {args.slide}, tile {args.tile}, {args.threads} threads, {args.precision}, "
           f"outputs {args.outputs}, {args.rounds} rounds, "
           + (f"{args.copies} copies per process (copies 2..{args.copies} counted)" if args.copies > 1 else "one cold slide per process"))
-    print("| binary | bench best | end to end best | best / best | median of round ratios | median stages (s) |")
-    print("|---|---|---|---|---|---|")
+    print("| binary | bench best | end to end best | best / best | round ratios, sorted | median of round ratios | median stages (s) |")
+    print("|---|---|---|---|---|---|---|")
     for unet, runs in rounds.items():
         best_engine = max(r[0] for r in runs)
         best_end_to_end = max(r[1] for r in runs)
-        ratio = statistics.median(r[1] / r[0] for r in runs)
+        ratios = sorted(r[1] / r[0] for r in runs)
+        ratio = statistics.median(ratios)
         stages = ", ".join(f"{stage} {statistics.median(r[2][stage] for r in runs):.2f}"
                            for stage in ["decode", "preprocess", "inference", "stitch", "encode", "total"])
         print(f"| {unet} | {best_engine:.3f} | {best_end_to_end:.3f} | {best_end_to_end / best_engine:.2f}× | "
-              f"{ratio:.2f}× | {stages} |")
+              f"{' '.join(f'{r:.2f}' for r in ratios)} | {ratio:.2f}× | {stages} |")
 
 
 if __name__ == "__main__":

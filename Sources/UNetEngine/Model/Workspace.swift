@@ -31,7 +31,7 @@ final class Workspace {
         // Zeroed by every worker at once: first touching a 512² tile's 140 MiB is page faults and
         // clearing that one thread would pay alone (bench's first run 80 ms slower than the next).
         func allocate(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
-            let buffer = Self.allocateOnHugePages(count)
+            let buffer = UnsafeMutableBufferPointer(start: HugePages.allocateFloats(count), count: max(count, 1))
             let pageFloats = 1024
             parallel.split(count: (buffer.count + pageFloats - 1) / pageFloats) { _, pages in
                 let range = (pages.lowerBound * pageFloats)..<min(buffer.count, pages.upperBound * pageFloats)

@@ -6,7 +6,7 @@ final class FloatBuffer: @unchecked Sendable {
 
     init(_ count: Int) {
         self.count = max(count, 1)
-        pointer = .allocate(capacity: self.count)
+        pointer = HugePages.allocateFloats(self.count)
         pointer.initialize(repeating: 0, count: self.count)
     }
 
