@@ -69,8 +69,7 @@ final class OverlappedWork {
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
-    /// The calling thread's scheduling class, as `/proc/thread-self/sched` or `chrt -p` would name it:
-    /// `SCHED_IDLE` is 5 (Linux's stable ABI; Glibc's Swift overlay does not export the name).
+    /// Linux's `SCHED_IDLE` policy number (stable ABI; Glibc's Swift overlay does not export the name).
     static let idleSchedulingPolicy: Int32 = 5
 
     /// Puts the calling thread (pid 0: this thread only) in the idle class; where the kernel refuses,
