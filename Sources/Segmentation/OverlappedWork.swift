@@ -8,21 +8,25 @@ import Synchronization
 /// would leave idle. The caller hands over state only between `start` and `join`, and touches it
 /// again only after `join`, so the two threads never share it at once.
 ///
-/// The thread runs in Linux's idle scheduling class (`SCHED_IDLE`): it gets a core only when no
-/// ordinary thread wants it, that is in the gaps the engine leaves (between layers, during a tile's
-/// serial steps), and never preempts an engine worker. When the caller reaches `join` before the work is
-/// done, the caller's own core falls idle and the work finishes there. The daemon's several workers
-/// lose nothing either: a worker's encoding then waits for a free core instead of taking one.
+/// The thread runs at nice 10 (`backgroundNice`): on a core it shares with an engine worker it gets
+/// about a tenth of the time (weight 110 against 1024), so it does its work mostly in the gaps the
+/// engine leaves (between layers, during a tile's serial steps) and barely slows the workers. When the
+/// caller reaches `join` before the work is done, the caller's core falls idle and the work finishes
+/// there. Not the idle class (`SCHED_IDLE`, measured no faster): that gets 0.3% of a core against
+/// any ordinary thread, so on a host busy with other work a slide's encoding would all but stop.
 final class OverlappedWork {
     private let group = DispatchGroup()
     private var running = false
     /// The error the work threw (not yet reported) and the CPU seconds all work took.
     private let outcome = Outcome()
-    /// Whether the work runs at idle priority (tests compare both).
-    let idlePriority: Bool
+    /// The nice value the work runs at (0: the caller's priority).
+    let nice: Int32
 
-    init(idlePriority: Bool = true) {
-        self.idlePriority = idlePriority
+    /// How far below the engine the work runs by default.
+    static let backgroundNice: Int32 = 10
+
+    init(nice: Int32 = backgroundNice) {
+        self.nice = nice
     }
 
     /// Starts `body` on another thread; call `join` before starting again.
@@ -31,10 +35,10 @@ final class OverlappedWork {
         running = true
         group.enter()
         let work = Handoff(body: body)
-        // A thread of its own, not one of Dispatch's shared pool: an unprivileged thread cannot leave
-        // the idle class again, and a pool thread must not carry it into the engine's next layer.
-        let thread = Thread { [group, outcome, idlePriority] in
-            if idlePriority { Self.enterIdleSchedulingClass() }
+        // A thread of its own, not one of Dispatch's shared pool: an unprivileged thread cannot raise
+        // its priority again, and a pool thread must not carry the lower one into the engine's next layer.
+        let thread = Thread { [group, outcome, nice] in
+            Self.lowerCallingThreadPriority(by: nice)
             let start = Self.threadCPUSeconds()
             var failure: SlideError?
             do throws(SlideError) { try work.body() } catch { failure = error }
@@ -46,7 +50,7 @@ final class OverlappedWork {
     }
 
     /// Waits for the running work, if any; rethrows its error once. Returns the CPU seconds all work
-    /// took so far: the work's own cost, not the time it waited for an idle core.
+    /// took so far: the work's own cost, not the time it waited for a core.
     @discardableResult
     func join() throws(SlideError) -> Double {
         if running {
@@ -61,7 +65,7 @@ final class OverlappedWork {
         return seconds
     }
 
-    /// CPU seconds the calling thread has run (`CLOCK_THREAD_CPUTIME_ID`). Work in the idle class can
+    /// CPU seconds the calling thread has run (`CLOCK_THREAD_CPUTIME_ID`). Work at a lower priority can
     /// wait long for a core, so its wall time would say little about what it cost.
     static func threadCPUSeconds() -> Double {
         var now = timespec()
@@ -69,15 +73,13 @@ final class OverlappedWork {
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
-    /// Linux's `SCHED_IDLE` policy number (stable ABI; Glibc's Swift overlay does not export the name).
-    static let idleSchedulingPolicy: Int32 = 5
-
-    /// Puts the calling thread (pid 0: this thread only) in the idle class; where the kernel refuses,
-    /// the work simply runs at normal priority.
-    private static func enterIdleSchedulingClass() {
+    /// Lowers the calling thread's priority by `nice` steps, down to 19 at most (on Linux, who = 0 means
+    /// the calling thread alone); where the kernel refuses, the work simply runs at the caller's priority.
+    private static func lowerCallingThreadPriority(by nice: Int32) {
         #if os(Linux)
-        var parameters = sched_param()
-        _ = sched_setscheduler(0, idleSchedulingPolicy, &parameters)
+        guard nice > 0 else { return }
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        _ = setpriority(which, 0, min(getpriority(which, 0) + nice, 19))
         #endif
     }
 

@@ -12,7 +12,7 @@ public struct SegmentationSummary: Codable, Sendable {
 
     /// Seconds by stage; `total` is the slide's wall time. Work overlapped with inference on the encoder
     /// thread (encoding, and decoding the next band, counted in `decode`) is that thread's CPU time: it
-    /// runs only on cores the engine leaves idle, so its wall time would mostly be waiting.
+    /// runs at a lower priority, mostly on cores the engine leaves idle, so its wall time would mostly be waiting.
     public struct Timings: Codable, Sendable {
         public var decode = 0.0, preprocess = 0.0, inference = 0.0, stitch = 0.0, encode = 0.0, total = 0.0
     }

@@ -22,18 +22,19 @@ import Testing
         #expect(try work.join() >= 0, "an error is reported once")
     }
 
-    /// The encoder must never preempt an engine worker: it runs in the idle class, and a fresh thread
-    /// each time, so no pool thread that later runs the engine is left there.
-    @Test func runsInTheIdleSchedulingClassOnAThreadOfItsOwn() throws {
+    /// The encoder must not take the engine's cores: it runs at a lower priority, and on a fresh thread
+    /// each time, so no pool thread that later runs the engine keeps it.
+    @Test func runsAtALowerPriorityOnAThreadOfItsOwn() throws {
         #if os(Linux)
-        for idle in [true, false] {
-            let work = OverlappedWork(idlePriority: idle)
-            let policy = Mutex<Int32>(-1)
-            work.start { policy.withLock { $0 = sched_getscheduler(0) } }
+        let callerNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        for nice in [OverlappedWork.backgroundNice, 0] {
+            let work = OverlappedWork(nice: nice)
+            let seen = Mutex<Int32>(-100)
+            work.start { seen.withLock { $0 = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) } }
             try work.join()
-            #expect(policy.withLock { $0 } == (idle ? OverlappedWork.idleSchedulingPolicy : SCHED_OTHER))
+            #expect(seen.withLock { $0 } == min(callerNice + nice, 19))
         }
-        #expect(sched_getscheduler(0) == SCHED_OTHER, "the caller's own class is untouched")
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == callerNice, "the caller's own priority is untouched")
         #endif
     }
 }
