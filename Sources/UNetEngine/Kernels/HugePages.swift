@@ -9,8 +9,8 @@ enum HugePages {
 
     /// `count` floats, aligned to a huge page and, on Linux, offered to the kernel as huge pages
     /// (`MADV_HUGEPAGE`; Debian's default THP mode is `madvise`, so without asking nothing is). The
-    /// Winograd transforms scatter each tile over 36 matrices megabytes apart, and with 4 KiB pages
-    /// nearly every store missed the TLB: width 16 ran about 9% faster on 512² tiles with this. Peak
+    /// Winograd transforms scatter each tile over 36 matrices megabytes apart, a pattern 4 KiB pages
+    /// serve with many TLB misses: width 16 ran about 9% faster on 512² tiles with this. Peak
     /// memory is unchanged (only whole huge pages inside the buffer are marked). A buffer smaller than
     /// a huge page is allocated as usual. Not initialised; free with `deallocate()`.
     static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
