@@ -22,8 +22,8 @@ import Testing
         #expect(try work.join() >= 0, "an error is reported once")
     }
 
-    /// The encoder must not take the engine's cores: it runs at a lower priority, and on a fresh thread
-    /// each time, so no pool thread that later runs the engine keeps it.
+    /// The encoder must not take the engine's cores: its work runs at a lower priority, and the
+    /// caller's thread (which goes on to run the engine) keeps its own.
     @Test func runsAtALowerPriorityOnAThreadOfItsOwn() throws {
         #if os(Linux)
         let callerNice = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
