@@ -14,28 +14,29 @@
 int64_t unet_winograd4_scratch_floats(int64_t width) { return 48 * ((width + 3) / 4 + 1); }
 
 void unet_winograd4_input(int vectorised, const float *input, int64_t channels, int64_t height, int64_t width,
-                          int64_t tile_row_begin, int64_t tile_row_end, float *v, float *scratch) {
+                          int64_t tile_row_begin, int64_t tile_row_end, int64_t strip, float *v, int64_t xi_stride,
+                          float *scratch) {
 #if defined(__x86_64__)
     if (vectorised) {
-        winograd4_input_avx2(input, channels, height, width, tile_row_begin, tile_row_end, v, scratch);
+        winograd4_input_avx2(input, channels, height, width, tile_row_begin, tile_row_end, strip, v, xi_stride, scratch);
         return;
     }
 #endif
     (void)vectorised;
-    winograd4_input_portable(input, channels, height, width, tile_row_begin, tile_row_end, v, scratch);
+    winograd4_input_portable(input, channels, height, width, tile_row_begin, tile_row_end, strip, v, xi_stride, scratch);
 }
 
 void unet_winograd4_output(int vectorised, const float *products, int64_t out_channels, int64_t tiles, int64_t height,
-                           int64_t width, int64_t tile_row_begin, int64_t tile_row_end, const float *bias, int relu,
-                           float *output, float *scratch) {
+                           int64_t width, int64_t tile_row_begin, int64_t tile_row_end, int64_t xi_stride,
+                           const float *bias, int relu, float *output, float *scratch) {
 #if defined(__x86_64__)
     if (vectorised) {
-        winograd4_output_avx2(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, bias, relu,
+        winograd4_output_avx2(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, xi_stride, bias, relu,
                               output, scratch);
         return;
     }
 #endif
     (void)vectorised;
-    winograd4_output_portable(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, bias, relu,
+    winograd4_output_portable(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, xi_stride, bias, relu,
                               output, scratch);
 }

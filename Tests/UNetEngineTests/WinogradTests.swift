@@ -3,9 +3,9 @@ import UNetCore
 @testable import UNetEngine
 
 /// Winograd F(4×4, 3×3) against the im2col convolution that the golden tests prove against PyTorch,
-/// with both instantiations of the transforms, at sizes that cut the last tile row and column. On the
-/// AVX2 path, layers of up to 32 input channels also run the own small GEMM, here with partial blocks
-/// of rows (16, 40 outputs) and of columns (bands of 18, 12, 5 tiles).
+/// with both instantiations of the transforms, at sizes that cut the last tile row and column. The AVX2
+/// path also runs the own strip GEMM, here with partial blocks of rows (16, 40, 64 outputs) and partial
+/// last strips (bands of 18, 12, 5 tiles).
 @Suite struct WinogradTests {
     static let shapes = [(64, 64, 13, 10), (64, 96, 8, 8), (128, 64, 1, 7), (64, 64, 33, 2), (16, 16, 17, 23), (32, 16, 4, 4),
                          (16, 32, 6, 5), (24, 40, 3, 1)]

@@ -61,21 +61,29 @@ int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, in
 /// first). `vectorised` picks the AVX2 + FMA instantiation (x86-64 CPUs that have it), else portable code.
 /// `scratch` holds unet_winograd4_scratch_floats(width) floats.
 int64_t unet_winograd4_scratch_floats(int64_t width);
-/// V[ξ][c][t] = (Bᵀ d B)[ξ], ξ = 0..<36, for each input channel's 6×6 patch d (zero outside the layer).
+/// V[ξ] = (Bᵀ d B)[ξ], ξ = 0..<36, for each input channel's 6×6 patch d (zero outside the layer). With
+/// `strip` 0, V[ξ][c][t] (V[ξ] is channels · tiles floats); else in strips of `strip` tiles,
+/// V[ξ][t / strip][c][t % strip] (V[ξ] is ⌈tiles / strip⌉ · strip · channels floats, the last strip's
+/// lanes past `tiles` zero), as unet_strip_gemm reads B with strip UNET_STRIP_GEMM_COLUMNS.
+/// V[ξ] starts at v + ξ · xi_stride.
 void unet_winograd4_input(int vectorised, const float *input, int64_t channels, int64_t height, int64_t width,
-                          int64_t tile_row_begin, int64_t tile_row_end, float *v, float *scratch);
-/// out[o][y][x] = act(bias[o] + (Aᵀ M A)) from the products M[ξ][o][t], rows past the height left alone.
+                          int64_t tile_row_begin, int64_t tile_row_end, int64_t strip, float *v, int64_t xi_stride,
+                          float *scratch);
+/// out[o][y][x] = act(bias[o] + (Aᵀ M A)) from the products M[ξ][o][t] (M[ξ] at products + ξ · xi_stride,
+/// rows `tiles` floats apart), rows past the height left alone.
 void unet_winograd4_output(int vectorised, const float *products, int64_t out_channels, int64_t tiles, int64_t height,
-                           int64_t width, int64_t tile_row_begin, int64_t tile_row_end, const float *bias, int relu,
-                           float *output, float *scratch);
+                           int64_t width, int64_t tile_row_begin, int64_t tile_row_end, int64_t xi_stride,
+                           const float *bias, int relu, float *output, float *scratch);
 
-/// Small matrix products C = A·B for the Winograd layers: A (m × k, row-major) packed once by
-/// unet_small_gemm_pack into unet_small_gemm_packed_floats(m, k) floats; B (k × n) and C (m × n) with
-/// row strides ldb and ldc. C is written, not accumulated. Returns 1, or 0 (doing nothing) where the
-/// AVX2 + FMA kernel is not compiled in (not x86-64): use BLAS there. Call only on CPUs with AVX2 + FMA.
-int64_t unet_small_gemm_packed_floats(int64_t m, int64_t k);
-void unet_small_gemm_pack(const float *a, int64_t m, int64_t k, float *packed);
-int unet_small_gemm(const float *packed, int64_t m, int64_t n, int64_t k, const float *b, int64_t ldb, float *c,
-                    int64_t ldc);
+/// Matrix products C = A·B for the Winograd layers, on x86-64 CPUs with AVX2 + FMA. A (m × k,
+/// row-major) is packed once by unet_strip_gemm_pack into unet_strip_gemm_packed_floats(m, k) floats; B
+/// comes in `strips` strips of k × UNET_STRIP_GEMM_COLUMNS floats each (column j of strip s is column
+/// 16·s + j of B), as unet_winograd4_input writes it. All strips · 16 columns of C are written (not
+/// accumulated), row stride ldc. Returns 1, or 0 (doing nothing) where the kernel is not compiled in
+/// (not x86-64): use BLAS there.
+enum { UNET_STRIP_GEMM_COLUMNS = 16 };
+int64_t unet_strip_gemm_packed_floats(int64_t m, int64_t k);
+void unet_strip_gemm_pack(const float *a, int64_t m, int64_t k, float *packed);
+int unet_strip_gemm(const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c, int64_t ldc);
 
 #endif

@@ -3,19 +3,16 @@ import CKernels
 /// A 3×3, stride-1, pad-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray, 2016):
 /// each 4×4 block of outputs costs 36 multiplies per channel pair instead of 144, as 36 GEMMs
 /// `M_ξ = U_ξ · V_ξ` between transformed weights and transformed 6×6 input tiles. The transforms are
-/// the engine's own (`CKernels/winograd4.inc`); the GEMMs are OpenBLAS's. Inference only; built from
+/// the engine's own (`CKernels/winograd4.inc`), and so are the GEMMs on the AVX2 path
+/// (`CKernels/strip_gemm.c`); the portable path calls OpenBLAS. Inference only; built from
 /// the folded `Conv2D`, it gives the same result to float rounding (tested ≤ 1e-4).
 struct WinogradConv3x3: Sendable {
     let inputChannels: Int
     let outputChannels: Int
     /// Whether the transforms run their AVX2 instantiation (else portable code).
     let vectorised: Bool
-    /// `U[ξ][out][in]`, ξ = 0..<36: `G g Gᵀ` for every filter.
-    private let transformedWeights: [Float]
-    /// `U_ξ` packed for the engine's own small GEMM (`unet_small_gemm`, 36 blocks of `packedFloats`),
-    /// on the AVX2 path where the layer is small enough for it to beat OpenBLAS; else nil.
-    private let packedWeights: [Float]?
-    private let packedFloats: Int
+    /// The transformed weights `U_ξ = G g Gᵀ`, ξ = 0..<36, in one layout only (they are 4× the filters).
+    private let weights: TransformedWeights
     private let bias: [Float]
 
     /// Worth it wherever the GEMMs have enough channels to run efficiently; with the native bf16 direct
@@ -34,6 +31,13 @@ struct WinogradConv3x3: Sendable {
     /// between the transform, the GEMMs and the inverse transform (width 16, 256² tile: 36.3 → 28.0 ms
     /// against 4 MiB; 512²: 115.8 → 110.6 ms).
     static let bandBudget = 1 << 18
+    private enum TransformedWeights {
+        /// `U[ξ][out][in]`, for OpenBLAS (the portable path).
+        case rowMajor([Float])
+        /// `U_ξ` packed for the own GEMM (`unet_strip_gemm`), 36 blocks of `floatsPerPoint` (the AVX2 path).
+        case packed([Float], floatsPerPoint: Int)
+    }
+
     /// Points per tile (α² = 6²): one GEMM each.
     private static let points = 36
 
@@ -69,31 +73,36 @@ struct WinogradConv3x3: Sendable {
                 }
             }
         }
-        transformedWeights = u
-        let packedFloats = Int(unet_small_gemm_packed_floats(Int64(cout), Int64(cin)))
-        self.packedFloats = packedFloats
-        if vectorised && Self.ownGEMMWins(outputChannels: cout, inputChannels: cin) {
-            var packed = [Float](repeating: 0, count: Self.points * packedFloats)
-            u.withUnsafeBufferPointer { u in
-                packed.withUnsafeMutableBufferPointer { packed in
-                    for xi in 0..<Self.points {
-                        unet_small_gemm_pack(u.baseAddress! + xi * cout * cin, Int64(cout), Int64(cin),
-                                             packed.baseAddress! + xi * packedFloats)
-                    }
+        guard vectorised else {
+            weights = .rowMajor(u)
+            return
+        }
+        let floatsPerPoint = Int(unet_strip_gemm_packed_floats(Int64(cout), Int64(cin)))
+        var packed = [Float](repeating: 0, count: Self.points * floatsPerPoint)
+        u.withUnsafeBufferPointer { u in
+            packed.withUnsafeMutableBufferPointer { packed in
+                for xi in 0..<Self.points {
+                    unet_strip_gemm_pack(u.baseAddress! + xi * cout * cin, Int64(cout), Int64(cin), packed.baseAddress! + xi * floatsPerPoint)
                 }
             }
-            packedWeights = packed
-        } else {
-            packedWeights = nil
         }
+        weights = .packed(packed, floatsPerPoint: floatsPerPoint)
     }
 
-    /// Where the own 6×16 GEMM beats OpenBLAS's (which packs both operands and clears C first), per layer
-    /// at width 16 on 2-core AMD EPYC with AVX2: up to 32 input channels (512² tile, best of 5 rounds,
-    /// 16→16: 12.6 → 9.5 ms; 32→16: 18.8 → 15.3 ms; BENCHMARKS.md session 18). From 64 on, B's strided
-    /// rows stream from L2 and OpenBLAS's packed panels win again (128→64 at 128²: 11.9 → 13.1 ms).
-    static func ownGEMMWins(outputChannels: Int, inputChannels: Int) -> Bool {
-        inputChannels <= 32 && outputChannels <= 64
+    /// Tiles per strip of the transformed inputs on the AVX2 path: the own GEMM's columns. The transform
+    /// writes each 16-tile strip's channels contiguously, so the GEMM streams a strip from L1 whatever
+    /// the channel count, where OpenBLAS would first pack it. Against OpenBLAS (and the earlier own GEMM
+    /// on the plain layout up to 32 channels), width 64 on 256² tiles: 0.307 → 0.240 s (BENCHMARKS.md).
+    static let stripTiles = Int(UNET_STRIP_GEMM_COLUMNS)
+    /// Floats between consecutive transformed matrices beyond their size: the transforms write 36
+    /// streams one matrix apart, which without this map to the same L1 sets whenever a matrix is a
+    /// multiple of 4 KiB. 32 (128 bytes) measured best; 16 slowed the wide layers.
+    static let matrixPadding = 32
+
+    /// Tiles of a band rounded up to whole strips on the AVX2 path (the portable path keeps them as they are).
+    private func storedTiles(_ tiles: Int) -> Int {
+        guard case .packed = weights else { return tiles }
+        return (tiles + Self.stripTiles - 1) / Self.stripTiles * Self.stripTiles
     }
 
     /// Tiles (4×4 output blocks) per band so that one band's scratch fits `bandBudget`.
@@ -103,15 +112,18 @@ struct WinogradConv3x3: Sendable {
         return rows * tilesPerRow
     }
 
-    /// At least this many tiles per band, so wide layers do not repack their weights for every sliver.
-    static let minimumBandTiles = 256
+    /// At least this many tiles per band (four strips), so a wide layer's GEMMs are not cut into slivers
+    /// that pass over all its weights for a few tiles. Was 256 while OpenBLAS repacked the weights for
+    /// every product; with them packed once, 64 keeps the full-resolution layers' bands in L2 (width 64,
+    /// 256² tile: 185 → 168 ms).
+    static let minimumBandTiles = 64
 
     /// Scratch floats per worker for a layer of this size: one band's transformed inputs and products,
     /// and the transforms' row buffers.
     func scratchCount(height: Int, width: Int) -> Int {
         let tilesPerRow = (width + 3) / 4
-        return Self.points * (inputChannels + outputChannels) * bandTileRows(height: height, tilesPerRow: tilesPerRow) * tilesPerRow
-            + Int(unet_winograd4_scratch_floats(Int64(width)))
+        let tiles = storedTiles(bandTileRows(height: height, tilesPerRow: tilesPerRow) * tilesPerRow)
+        return Self.points * ((inputChannels + outputChannels) * tiles + 2 * Self.matrixPadding) + Int(unet_winograd4_scratch_floats(Int64(width)))
     }
 
     /// Rows of tiles per band: the scratch budget's, but no more than leaves `ParallelBands.minimumBands` bands.
@@ -125,34 +137,39 @@ struct WinogradConv3x3: Sendable {
         let bandTileRows = bandTileRows(height: height, tilesPerRow: tilesPerRow)
         let vectorised: Int32 = vectorised ? 1 : 0
         parallel.forEach(count: tileRows, chunk: bandTileRows) { worker, band in
-            let tiles = band.count * tilesPerRow
+            let tiles = band.count * tilesPerRow, stored = storedTiles(tiles)
+            // V[ξ] then M[ξ], ξ = 0..<36, each `matrixPadding` floats apart, then the transforms' rows.
+            let inputStride = inputChannels * stored + Self.matrixPadding, outputStride = outputChannels * stored + Self.matrixPadding
             let transformed = scratch + worker * scratchPerWorker
-            let products = transformed + points * inputChannels * tiles
-            let rowScratch = products + points * outputChannels * tiles
+            let products = transformed + points * inputStride
+            let rowScratch = products + points * outputStride
             let first = Int64(band.lowerBound), end = Int64(band.upperBound)
-            unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
-                                 transformed, rowScratch)
-            if let packedWeights {
-                packedWeights.withUnsafeBufferPointer { packed in
+            switch weights {
+            case .packed(let packed, let floatsPerPoint):
+                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
+                                     Int64(Self.stripTiles), transformed, Int64(inputStride), rowScratch)
+                packed.withUnsafeBufferPointer { packed in
                     for xi in 0..<points {
-                        _ = unet_small_gemm(packed.baseAddress! + xi * packedFloats, Int64(outputChannels), Int64(tiles),
-                                            Int64(inputChannels), transformed + xi * inputChannels * tiles, Int64(tiles),
-                                            products + xi * outputChannels * tiles, Int64(tiles))
+                        _ = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
+                                            transformed + xi * inputStride, Int64(stored / Self.stripTiles),
+                                            products + xi * outputStride, Int64(stored))
                     }
                 }
-            } else {
-                transformedWeights.withUnsafeBufferPointer { u in
+            case .rowMajor(let u):
+                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
+                                     0, transformed, Int64(inputStride), rowScratch)
+                u.withUnsafeBufferPointer { u in
                     for xi in 0..<points {
                         BLAS.gemm(m: outputChannels, n: tiles, k: inputChannels,
                                   a: u.baseAddress! + xi * outputChannels * inputChannels, lda: inputChannels,
-                                  b: transformed + xi * inputChannels * tiles, ldb: tiles,
-                                  c: products + xi * outputChannels * tiles, ldc: tiles)
+                                  b: transformed + xi * inputStride, ldb: tiles,
+                                  c: products + xi * outputStride, ldc: tiles)
                     }
                 }
             }
             bias.withUnsafeBufferPointer { b in
-                unet_winograd4_output(vectorised, products, Int64(outputChannels), Int64(tiles), Int64(height), Int64(width),
-                                      first, end, b.baseAddress!, relu ? 1 : 0, output, rowScratch)
+                unet_winograd4_output(vectorised, products, Int64(outputChannels), Int64(stored), Int64(height), Int64(width),
+                                      first, end, Int64(outputStride), b.baseAddress!, relu ? 1 : 0, output, rowScratch)
             }
         }
     }
