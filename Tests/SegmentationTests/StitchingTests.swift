@@ -1,4 +1,5 @@
 import Testing
+import SlideIO
 import UNetCore
 @testable import Segmentation
 
@@ -62,6 +63,35 @@ import UNetCore
     @Test func reflectionMatchesPyTorch() {
         // torch.nn.functional.pad(..., mode='reflect') on [0, 1, 2, 3]: index -2 → 2, 5 → 1.
         #expect([-2, -1, 0, 3, 4, 5].map { TileInput.reflect($0, 4) } == [2, 1, 0, 3, 2, 1])
+    }
+
+    /// Both of `fill`'s loops (a tile inside the band, and one reaching past its edges that reflects)
+    /// against the formula, in BGR order with a mean and std, rows filled in two calls as the workers do.
+    @Test(arguments: [(2, 0, 8, 4), (-3, 2, 8, 6), (6, 1, 8, 7)])
+    func tileInputFollowsThePreprocessingFormula(tile: (x: Int, y: Int, width: Int, height: Int)) {
+        let pixels: [UInt8] = (0..<216).map { (index: Int) -> UInt8 in UInt8((index * 37 + 11) % 256) }
+        let band = RGBImage(width: 12, height: 6, pixels: pixels)
+        let preprocessing = Preprocessing(channelOrder: .bgr, scale: 1.0 / 255.0, mean: [0.5, 0.25, 0.125], std: [0.2, 0.3, 0.4])
+        let (x, y, width, height) = tile
+        var input = [Float](repeating: .nan, count: 3 * width * height)
+        input.withUnsafeMutableBufferPointer { input in
+            let filler = TileInput(preprocessing: preprocessing)
+            filler.fill(input.baseAddress!, width: width, height: height, from: band, x: x, y: y, rows: 0..<(height / 2))
+            filler.fill(input.baseAddress!, width: width, height: height, from: band, x: x, y: y, rows: (height / 2)..<height)
+        }
+        for channel in 0..<3 {
+            for row in 0..<height {
+                for column in 0..<width {
+                    let sourceX = TileInput.reflect(x + column, band.width), sourceY = TileInput.reflect(y + row, band.height)
+                    let sourceIndex: Int = (sourceY * band.width + sourceX) * 3 + (2 - channel)
+                    let pixel = Float(band.pixels[sourceIndex])
+                    let mean: Float = preprocessing.mean![channel], std: Float = preprocessing.std![channel]
+                    let expected: Float = (pixel / 255 - mean) / std
+                    let actual: Float = input[(channel * height + row) * width + column]
+                    #expect(abs(actual - expected) < 1e-5)
+                }
+            }
+        }
     }
 
     @Test func diceFollowsTheReferenceFormula() {
