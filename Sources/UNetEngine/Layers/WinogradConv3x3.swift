@@ -31,6 +31,7 @@ struct WinogradConv3x3: Sendable {
     /// between the transform, the GEMMs and the inverse transform (width 16, 256² tile: 36.3 → 28.0 ms
     /// against 4 MiB; 512²: 115.8 → 110.6 ms).
     static let bandBudget = 1 << 18
+
     private enum TransformedWeights {
         /// `U[ξ][out][in]`, for OpenBLAS (the portable path).
         case rowMajor([Float])
@@ -150,9 +151,10 @@ struct WinogradConv3x3: Sendable {
                                      Int64(Self.stripTiles), transformed, Int64(inputStride), rowScratch)
                 packed.withUnsafeBufferPointer { packed in
                     for xi in 0..<points {
-                        _ = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
-                                            transformed + xi * inputStride, Int64(stored / Self.stripTiles),
-                                            products + xi * outputStride, Int64(stored))
+                        let ran = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
+                                                  transformed + xi * inputStride, Int64(stored / Self.stripTiles),
+                                                  products + xi * outputStride, Int64(stored))
+                        precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
                     }
                 }
             case .rowMajor(let u):
