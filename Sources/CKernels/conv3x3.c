@@ -1,7 +1,5 @@
 #include "ckernels.h"
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "bf16_pairs.h"
 
 // One instantiation of conv3x3_direct.inc per path. Block shapes measured on 2-core Zen (AVX2):
 // 4 channels × 2 vectors (OB × NV) was best or within noise of the best (6 × 2 at 64 channels) against
@@ -36,9 +34,7 @@
 #define NV 2
 #define SUFFIX portable_bf16
 #define TARGET
-// acc + hi(x)·hi(w) + lo(x)·lo(w), in the instruction's order; each product of two bf16 values is exact.
-#define DOT2(acc, x, w) \
-    (((acc) + (VEC)((x) & 0xFFFF0000u) * (VEC)((w) & 0xFFFF0000u)) + (VEC)((x) << 16) * (VEC)((w) << 16))
+#define DOT2 DOT2_PORTABLE
 #include "conv3x3_bf16.inc"
 
 #if defined(__x86_64__)
@@ -47,20 +43,11 @@
 #define NV 2
 #define SUFFIX avx512bf16
 #define TARGET __attribute__((target("avx512f,avx512bf16")))
-#define DOT2(acc, x, w) ((VEC)_mm512_dpbf16_ps((__m512)(acc), (__m512bh)(x), (__m512bh)(w)))
+#define DOT2 DOT2_AVX512BF16
 #include "conv3x3_bf16.inc"
 #endif
 
 int unet_conv3x3_block_channels(int path) { return path == UNET_CONV_AVX2 ? 4 : 8; }
-
-/// fp32 → bf16 bits (in the low half), round to nearest even (NaN kept a quiet NaN), as PyTorch's
-/// `.to(torch.bfloat16)`. A select, not a branch, so that a row of them vectorises.
-static inline __attribute__((always_inline)) uint32_t bf16_bits(float value) {
-    uint32_t bits;
-    __builtin_memcpy(&bits, &value, sizeof bits);
-    const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16, quieted = (bits >> 16) | 0x0040u;
-    return (bits & 0x7FFFFFFFu) > 0x7F800000u ? quieted : rounded;
-}
 
 /// Fills pairs [pair_begin, pair_end): zero borders, then each row's pixels as bf16 pairs. Inlined into
 /// a portable and an AVX-512 copy; both give the same bits.

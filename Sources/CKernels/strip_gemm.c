@@ -1,7 +1,5 @@
 #include "ckernels.h"
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "bf16_pairs.h"
 
 // The Winograd layers' products, C = A·B, with A (the transformed weights) packed once and B (the
 // transformed inputs) written by the input transform straight in strips of 16 columns, each k × 16
@@ -67,4 +65,50 @@ int unet_strip_gemm(const float *packed, int64_t m, int64_t k, const float *b, i
     (void)packed, (void)m, (void)k, (void)b, (void)strips, (void)c, (void)ldc;
     return 0;
 #endif
+}
+
+// bf16 pairs (strip_gemm_bf16.inc): the portable emulation everywhere, the instruction on x86-64.
+#define SUFFIX portable_bf16
+#define TARGET
+#define DOT2 DOT2_PORTABLE
+#include "strip_gemm_bf16.inc"
+
+#if defined(__x86_64__)
+#define SUFFIX avx512bf16
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define DOT2 DOT2_AVX512BF16
+#include "strip_gemm_bf16.inc"
+#endif
+
+enum { BF16_ROWS = 8 };
+
+int64_t unet_strip_gemm_bf16_packed_words(int64_t m, int64_t k) { return (m + BF16_ROWS - 1) / BF16_ROWS * BF16_ROWS * ((k + 1) / 2); }
+
+int64_t unet_strip_gemm_bf16_scratch_words(int64_t k) { return (k + 1) / 2 * 2 * UNET_STRIP_GEMM_COLUMNS; }
+
+void unet_strip_gemm_bf16_pack(const float *a, int64_t m, int64_t k, uint32_t *packed) {
+    const int64_t pair_count = (k + 1) / 2;
+    for (int64_t block = 0; block < (m + BF16_ROWS - 1) / BF16_ROWS; block++)
+        for (int64_t p = 0; p < pair_count; p++)
+            for (int64_t r = 0; r < BF16_ROWS; r++) {
+                const int64_t row = block * BF16_ROWS + r;
+                uint32_t pair = 0;
+                if (row < m) {
+                    pair = bf16_bits(a[row * k + 2 * p]);
+                    if (2 * p + 1 < k) pair |= bf16_bits(a[row * k + 2 * p + 1]) << 16;
+                }
+                packed[(block * pair_count + p) * BF16_ROWS + r] = pair;
+            }
+}
+
+void unet_strip_gemm_bf16(int native, const uint32_t *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c,
+                          int64_t ldc, uint32_t *scratch) {
+#if defined(__x86_64__)
+    if (native) {
+        strip_gemm_bf16_avx512bf16(packed, m, k, b, strips, c, ldc, scratch);
+        return;
+    }
+#endif
+    (void)native;
+    strip_gemm_bf16_portable_bf16(packed, m, k, b, strips, c, ldc, scratch);
 }

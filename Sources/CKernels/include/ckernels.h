@@ -86,4 +86,15 @@ int64_t unet_strip_gemm_packed_floats(int64_t m, int64_t k);
 void unet_strip_gemm_pack(const float *a, int64_t m, int64_t k, float *packed);
 int unet_strip_gemm(const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c, int64_t ldc);
 
+/// The same products on bf16 pairs with fp32 sums, for the bf16 Winograd layers: A rounded to bf16 by
+/// unet_strip_gemm_bf16_pack (pairs of adjacent columns, unet_strip_gemm_bf16_packed_words(m, k)
+/// words), each strip of B rounded to bf16 pairs of adjacent rows as it is used, into `scratch`
+/// (unet_strip_gemm_bf16_scratch_words(k) words). `native` runs `vdpbf16ps` (x86-64 with AVX-512 BF16
+/// only), else its portable emulation, the same bits but for denormals, which the instruction flushes.
+int64_t unet_strip_gemm_bf16_packed_words(int64_t m, int64_t k);
+int64_t unet_strip_gemm_bf16_scratch_words(int64_t k);
+void unet_strip_gemm_bf16_pack(const float *a, int64_t m, int64_t k, uint32_t *packed);
+void unet_strip_gemm_bf16(int native, const uint32_t *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c,
+                          int64_t ldc, uint32_t *scratch);
+
 #endif

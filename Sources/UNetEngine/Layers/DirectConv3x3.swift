@@ -39,12 +39,14 @@ struct DirectConv3x3: Sendable {
         case pairs([UInt32])
     }
 
-    /// Where the direct kernel beats OpenBLAS's shifted rows, measured per layer on AVX2 at tiles 256 and
-    /// 512 (BENCHMARKS.md): always with fewer than 8 input channels (the first layer), on layers up to
-    /// 128 px wide, and up to 256 px with at most 16 input channels. Wider rows lose their reuse from
-    /// cache (32 → 16 channels at 512 px: 47.6 ms against 33.6).
-    static func isFaster(width: Int, inputChannels: Int) -> Bool {
-        inputChannels < ShiftedRowsConv3x3.minimumInputChannels || width <= 128 || (width <= 256 && inputChannels <= 16)
+    /// Where the direct kernel beats OpenBLAS's shifted rows. The native bf16 kernel (twice the fp32
+    /// rate) does everywhere. The fp32 kernels, measured per layer on AVX2 at tiles 256 and 512
+    /// (BENCHMARKS.md): always with fewer than 8 input channels (the first layer), on layers up to 128 px
+    /// wide, and up to 256 px with at most 16 input channels. Wider rows lose their reuse from cache
+    /// (32 → 16 channels at 512 px: 47.6 ms against 33.6).
+    func isFaster(width: Int) -> Bool {
+        kernel == .avx512bf16 || inputChannels < ShiftedRowsConv3x3.minimumInputChannels || width <= 128
+            || (width <= 256 && inputChannels <= 16)
     }
 
     let kernel: Kernel

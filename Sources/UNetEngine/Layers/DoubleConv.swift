@@ -16,7 +16,7 @@ struct DoubleConv: Sendable {
 
     enum ConvolutionKernel: Sendable {
         case winograd(WinogradConv3x3)
-        /// The own kernel where it is faster (`DirectConv3x3.isFaster`), else `wide` (shifted rows).
+        /// The own kernel where it is faster (`DirectConv3x3.isFaster(width:)`), else `wide` (shifted rows).
         case direct(DirectConv3x3, wide: ShiftedRowsConv3x3?)
         case shiftedRows(ShiftedRowsConv3x3)
         /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
@@ -24,7 +24,8 @@ struct DoubleConv: Sendable {
 
         init(_ conv: Conv2D, directKernel: DirectConv3x3.Kernel?) {
             if WinogradConv3x3.isWorthwhile(for: conv, directKernel: directKernel) {
-                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true))
+                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true,
+                                                 bf16Products: directKernel?.takesBF16Pairs == true))
             } else if let kernel = directKernel {
                 let wide = conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels ? ShiftedRowsConv3x3(conv) : nil
                 self = .direct(DirectConv3x3(conv, kernel: kernel), wide: wide)
@@ -40,7 +41,7 @@ struct DoubleConv: Sendable {
             switch self {
             case .winograd: "winograd"
             case .direct(let direct, let wide):
-                wide != nil && !DirectConv3x3.isFaster(width: width, inputChannels: direct.inputChannels) ? "shifted-rows" : "direct-\(direct.kernel)"
+                wide != nil && !direct.isFaster(width: width) ? "shifted-rows" : "direct-\(direct.kernel)"
             case .shiftedRows: "shifted-rows"
             case .im2col: "im2col"
             }
@@ -67,7 +68,7 @@ struct DoubleConv: Sendable {
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
             case .direct(let direct, let wide):
-                if let wide, !DirectConv3x3.isFaster(width: width, inputChannels: direct.inputChannels) {
+                if let wide, !direct.isFaster(width: width) {
                     wide.forward(input: input, height: height, width: width, output: output, relu: relu,
                                  scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
                 } else if direct.kernel.takesBF16Pairs {

@@ -15,8 +15,8 @@ struct WinogradConv3x3: Sendable {
     private let weights: TransformedWeights
     private let bias: [Float]
 
-    /// Worth it wherever the GEMMs have enough channels to run efficiently; with the native bf16 direct
-    /// kernel (`vdpbf16ps`, twice the fp32 rate), only from `minimumChannelsBesideBF16`.
+    /// Worth it wherever the GEMMs have enough channels to run efficiently; beside a bf16-pair direct
+    /// kernel (`vdpbf16ps`, twice the fp32 rate), with bf16 products too, only from `minimumChannelsBesideBF16`.
     static func isWorthwhile(for conv: Conv2D, directKernel: DirectConv3x3.Kernel?) -> Bool {
         let minimum = directKernel?.takesBF16Pairs == true ? minimumChannelsBesideBF16 : minimumChannels
         return conv.kernelSize == 3 && conv.inputChannels >= minimum && conv.outputChannels >= minimum
@@ -25,7 +25,7 @@ struct WinogradConv3x3: Sendable {
     /// Measured per layer on 2-core AMD EPYC with AVX2 (BENCHMARKS.md): F(4×4) wins from 16 channels
     /// (width 16, 256² tile: 41.9 → 32.8 ms against the direct kernel and shifted rows below 64 channels).
     static let minimumChannels = 16
-    /// Where the F(2×2) Winograd kernel this replaced began; the native bf16 kernel is unmeasured against F(4×4).
+    /// Measured against the native bf16 direct kernel on Zen 4 (BENCHMARKS.md, session 23).
     static let minimumChannelsBesideBF16 = 64
     /// Scratch floats per worker for a band's transformed inputs and products: 1 MiB, so they stay in L2
     /// between the transform, the GEMMs and the inverse transform (width 16, 256² tile: 36.3 → 28.0 ms
@@ -37,6 +37,9 @@ struct WinogradConv3x3: Sendable {
         case rowMajor([Float])
         /// `U_ξ` packed for the own GEMM (`unet_strip_gemm`), 36 blocks of `floatsPerPoint` (the AVX2 path).
         case packed([Float], floatsPerPoint: Int)
+        /// `U_ξ` rounded to bf16 pairs for `unet_strip_gemm_bf16`, 36 blocks of `wordsPerPoint`: the bf16
+        /// layers beside a bf16-pair direct kernel, `native` with `vdpbf16ps`, else its portable emulation.
+        case bf16Pairs([UInt32], wordsPerPoint: Int, native: Bool)
     }
 
     /// Points per tile (α² = 6²): one GEMM each.
@@ -48,7 +51,9 @@ struct WinogradConv3x3: Sendable {
         [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
     ]
 
-    init(_ conv: Conv2D, vectorised: Bool) {
+    /// `bf16Products`: the 36 products on bf16 pairs with fp32 sums (the transformed inputs and weights
+    /// rounded to bf16), natively where `vectorised`.
+    init(_ conv: Conv2D, vectorised: Bool, bf16Products: Bool = false) {
         precondition(conv.kernelSize == 3)
         inputChannels = conv.inputChannels
         outputChannels = conv.outputChannels
@@ -74,6 +79,10 @@ struct WinogradConv3x3: Sendable {
                 }
             }
         }
+        if bf16Products {
+            weights = Self.pairedForBF16(u, outputChannels: cout, inputChannels: cin, native: vectorised)
+            return
+        }
         guard vectorised else {
             weights = .rowMajor(u)
             return
@@ -90,6 +99,19 @@ struct WinogradConv3x3: Sendable {
         weights = .packed(packed, floatsPerPoint: floatsPerPoint)
     }
 
+    private static func pairedForBF16(_ u: [Float], outputChannels cout: Int, inputChannels cin: Int, native: Bool) -> TransformedWeights {
+        let wordsPerPoint = Int(unet_strip_gemm_bf16_packed_words(Int64(cout), Int64(cin)))
+        var packed = [UInt32](repeating: 0, count: points * wordsPerPoint)
+        u.withUnsafeBufferPointer { u in
+            packed.withUnsafeMutableBufferPointer { packed in
+                for xi in 0..<points {
+                    unet_strip_gemm_bf16_pack(u.baseAddress! + xi * cout * cin, Int64(cout), Int64(cin), packed.baseAddress! + xi * wordsPerPoint)
+                }
+            }
+        }
+        return .bf16Pairs(packed, wordsPerPoint: wordsPerPoint, native: native)
+    }
+
     /// Tiles per strip of the transformed inputs on the AVX2 path: the own GEMM's columns. The transform
     /// writes each 16-tile strip's channels contiguously, so the GEMM streams a strip from L1 whatever
     /// the channel count, where OpenBLAS would first pack it. Against OpenBLAS (and the earlier own GEMM
@@ -100,10 +122,16 @@ struct WinogradConv3x3: Sendable {
     /// multiple of 4 KiB. 32 (128 bytes) measured best; 16 slowed the wide layers.
     static let matrixPadding = 32
 
-    /// Tiles of a band rounded up to whole strips on the AVX2 path (the portable path keeps them as they are).
+    /// Tiles of a band rounded up to whole strips for the own GEMMs (OpenBLAS's keep them as they are).
     private func storedTiles(_ tiles: Int) -> Int {
-        guard case .packed = weights else { return tiles }
+        if case .rowMajor = weights { return tiles }
         return (tiles + Self.stripTiles - 1) / Self.stripTiles * Self.stripTiles
+    }
+
+    /// Words the bf16 GEMM pairs each strip of transformed inputs into.
+    private var pairScratchCount: Int {
+        guard case .bf16Pairs = weights else { return 0 }
+        return Int(unet_strip_gemm_bf16_scratch_words(Int64(inputChannels)))
     }
 
     /// Tiles (4×4 output blocks) per band so that one band's scratch fits `bandBudget`.
@@ -120,11 +148,12 @@ struct WinogradConv3x3: Sendable {
     static let minimumBandTiles = 64
 
     /// Scratch floats per worker for a layer of this size: one band's transformed inputs and products,
-    /// and the transforms' row buffers.
+    /// the transforms' row buffers, and the bf16 GEMM's paired strips.
     func scratchCount(height: Int, width: Int) -> Int {
         let tilesPerRow = (width + 3) / 4
         let tiles = storedTiles(bandTileRows(height: height, tilesPerRow: tilesPerRow) * tilesPerRow)
         return Self.points * ((inputChannels + outputChannels) * tiles + 2 * Self.matrixPadding) + Int(unet_winograd4_scratch_floats(Int64(width)))
+            + pairScratchCount
     }
 
     /// Rows of tiles per band: the scratch budget's, but no more than leaves `ParallelBands.minimumBands` bands.
@@ -155,6 +184,17 @@ struct WinogradConv3x3: Sendable {
                                                   transformed + xi * inputStride, Int64(stored / Self.stripTiles),
                                                   products + xi * outputStride, Int64(stored))
                         precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
+                    }
+                }
+            case .bf16Pairs(let packed, let wordsPerPoint, let native):
+                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
+                                     Int64(Self.stripTiles), transformed, Int64(inputStride), rowScratch)
+                let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(rowScratch + Int(unet_winograd4_scratch_floats(Int64(width)))))
+                packed.withUnsafeBufferPointer { packed in
+                    for xi in 0..<points {
+                        unet_strip_gemm_bf16(native ? 1 : 0, packed.baseAddress! + xi * wordsPerPoint, Int64(outputChannels),
+                                             Int64(inputChannels), transformed + xi * inputStride, Int64(stored / Self.stripTiles),
+                                             products + xi * outputStride, Int64(stored), pairs)
                     }
                 }
             case .rowMajor(let u):
