@@ -100,6 +100,20 @@ void unet_conv3x3_pad_bf16_pairs(int path, const float *input, int64_t channels,
     pad_bf16_pairs_portable(input, channels, height, width, padded, stride, pair_begin, pair_end);
 }
 
+void unet_conv3x3_zero_pair_borders(uint32_t *padded, int64_t stride, int64_t height, int64_t width, int64_t pair_begin,
+                                    int64_t pair_end) {
+    const int64_t plane = stride * (height + 2);
+    for (int64_t p = pair_begin; p < pair_end; p++) {
+        uint32_t *target = padded + p * plane;
+        __builtin_memset(target, 0, (size_t)stride * sizeof *target);
+        __builtin_memset(target + (height + 1) * stride, 0, (size_t)stride * sizeof *target);
+        for (int64_t y = 1; y <= height; y++) {
+            target[y * stride] = 0;
+            __builtin_memset(target + y * stride + width + 1, 0, (size_t)(stride - width - 1) * sizeof *target);
+        }
+    }
+}
+
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed) {
     const int64_t block = 8, blocks = (out_channels + block - 1) / block, pairs = (in_channels + 1) / 2;
     for (int64_t b = 0; b < blocks; b++)
@@ -119,16 +133,16 @@ void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_chan
 int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
                             int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
                             int64_t out_plane, int64_t row_begin, int64_t row_end, int relu, const float *norm_scale,
-                            const float *norm_shift) {
+                            const float *norm_shift, uint32_t *pairs_out) {
     switch (path) {
     case UNET_CONV_PORTABLE_BF16:
         conv3x3_portable_bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
-                              row_begin, row_end, relu, norm_scale, norm_shift);
+                              row_begin, row_end, relu, norm_scale, norm_shift, pairs_out);
         return 0;
 #if defined(__x86_64__)
     case UNET_CONV_AVX512_BF16:
         conv3x3_avx512bf16(padded, stride, padded_plane, in_channels, width, weights, bias, out_channels, out, out_plane,
-                           row_begin, row_end, relu, norm_scale, norm_shift);
+                           row_begin, row_end, relu, norm_scale, norm_shift, pairs_out);
         return 0;
 #endif
     default:

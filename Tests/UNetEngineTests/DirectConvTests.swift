@@ -54,6 +54,59 @@ import UNetCore
         #expect(CPUPath.detected.isSupported)
     }
 
+    @Test(arguments: shapes) func portableBF16PairedOutputFeedsTheNextLayer(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectPairedOutputMatchesPadding(.portableBF16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    @Test(.enabled(if: CPUPath.avx512bf16.isSupported, "this CPU has no AVX-512 BF16"), arguments: shapes)
+    func avx512bf16PairedOutputFeedsTheNextLayer(inputs: Int, outputs: Int, height: Int, width: Int) {
+        expectPairedOutputMatchesPadding(.avx512bf16, inputs: inputs, outputs: outputs, height: height, width: width)
+    }
+
+    /// Two bf16 layers, the first storing its output (through its BatchNorm) straight into the second's
+    /// padded pairs, against the same two layers through an fp32 plane and the second's padding pass: bit
+    /// for bit, with scratch full of NaN so that a border left unwritten would show.
+    private func expectPairedOutputMatchesPadding(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
+        var generator = SystemRandomNumberGenerator()
+        func layer(_ inputs: Int, _ outputs: Int) -> DirectConv3x3 {
+            let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
+            let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+            return DirectConv3x3(Conv2D(weight: weight, bias: bias).roundedToBF16(), kernel: kernel)
+        }
+        let first = layer(inputs, outputs), second = layer(outputs, 5)
+        let norm = (scale: (0..<outputs).map { _ in Float.random(in: -2...2, using: &generator) },
+                    shift: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        let input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let parallel = ParallelBands(workers: 2)
+        let firstPadded = first.paddedCount(height: height, width: width)
+        var scratch = [Float](repeating: .nan, count: firstPadded + second.paddedCount(height: height, width: width))
+        var middle = [Float](repeating: .nan, count: outputs * height * width)
+        var throughPlane = [Float](repeating: .nan, count: 5 * height * width), paired = throughPlane
+        input.withUnsafeBufferPointer { x in
+            scratch.withUnsafeMutableBufferPointer { s in
+                middle.withUnsafeMutableBufferPointer { m in
+                    let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(s.baseAddress! + firstPadded))
+                    throughPlane.withUnsafeMutableBufferPointer { y in
+                        first.forward(input: x.baseAddress!, height: height, width: width, output: m.baseAddress!, relu: false,
+                                      scratch: s.baseAddress!, parallel: parallel, bf16BatchNorm: norm)
+                        second.forward(input: m.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: true,
+                                       scratch: s.baseAddress!, parallel: parallel)
+                    }
+                    s.update(repeating: .nan)
+                    paired.withUnsafeMutableBufferPointer { y in
+                        first.forward(input: x.baseAddress!, height: height, width: width, output: m.baseAddress!, relu: false,
+                                      scratch: s.baseAddress!, parallel: parallel, bf16BatchNorm: norm, pairedOutput: pairs)
+                        second.forward(input: m.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: true,
+                                       scratch: s.baseAddress!, parallel: parallel, paddedInput: pairs)
+                    }
+                }
+            }
+        }
+        let differing = zip(throughPlane, paired).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0, "\(kernel): \(differing) of \(paired.count) outputs differ")
+        #expect(paired.contains { $0 > 0 })
+    }
+
     /// The bf16 kernel with a BatchNorm in its store against the same kernel followed by
     /// `BFloat16.roundThroughBatchNorm`: bit for bit, NaN and huge inputs included.
     private func expectFusedBatchNormMatchesThePass(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {

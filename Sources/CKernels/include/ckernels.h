@@ -50,11 +50,19 @@ void unet_conv3x3_pad_bf16_pairs(int path, const float *input, int64_t channels,
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed);
 /// As unet_conv3x3, on the bf16 pair layouts, with fp32 sums, bias and output. With `norm_scale` and
 /// `norm_shift` (per output channel; else NULL), each output is what the next bf16 convolution reads,
-/// bf16(max(bf16(sum)·scale + shift, 0)), as PyTorch's autocast runs Conv → BatchNorm → ReLU.
+/// bf16(max(bf16(sum)·scale + shift, 0)), as PyTorch's autocast runs Conv → BatchNorm → ReLU. With
+/// `pairs_out` (else NULL; needs the norm), those outputs go straight into the next bf16 convolution's
+/// padded input instead of `out`: pairs of out_channels channels, as unet_conv3x3_pad_bf16_pairs lays
+/// them out at this size (same stride and padded_plane); interior only, the borders are the caller's
+/// (unet_conv3x3_zero_pair_borders). Saves writing the fp32 layer and the padding pass over it.
 int unet_conv3x3_bf16_pairs(int path, const uint32_t *padded, int64_t stride, int64_t padded_plane, int64_t in_channels,
                             int64_t width, const uint32_t *weights, const float *bias, int64_t out_channels, float *out,
                             int64_t out_plane, int64_t row_begin, int64_t row_end, int relu, const float *norm_scale,
-                            const float *norm_shift);
+                            const float *norm_shift, uint32_t *pairs_out);
+/// Zeroes the border of pairs [pair_begin, pair_end) of a padded bf16-pair layout (rows 0 and height + 1,
+/// column 0, columns past width), what unet_conv3x3_bf16_pairs's `pairs_out` leaves alone.
+void unet_conv3x3_zero_pair_borders(uint32_t *padded, int64_t stride, int64_t height, int64_t width, int64_t pair_begin,
+                                    int64_t pair_end);
 
 /// Winograd F(4×4, 3×3) transforms for rows of 4×4 output tiles [tile_row_begin, tile_row_end) of a
 /// layer (tiles_per_row = ⌈width/4⌉, tiles = rows · tiles_per_row, numbered row by row from the band's

@@ -94,20 +94,28 @@ struct DirectConv3x3: Sendable {
 
     /// Scratch per worker: the workers share one padded copy of the input, spread over their slices.
     func scratchCount(height: Int, width: Int, workers: Int) -> Int {
-        let total = paddedPlanes * Self.paddedLayout(height: height, width: width).plane
-        return (total + workers - 1) / workers
+        (paddedCount(height: height, width: width) + workers - 1) / workers
+    }
+
+    /// Elements (floats or pairs) of the padded copy of the input at this size.
+    func paddedCount(height: Int, width: Int) -> Int {
+        paddedPlanes * Self.paddedLayout(height: height, width: width).plane
     }
 
     /// With `bf16BatchNorm` (bf16 kernels only) each output is rounded, normalised and rounded again in
-    /// the kernel's store, as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
+    /// the kernel's store, as `BFloat16.roundThroughBatchNorm` would do in a pass of its own. A bf16
+    /// kernel can also take its input already padded into pairs (`paddedInput`, by the previous
+    /// convolution, with no pass of its own) and write its output that way for the next one
+    /// (`pairedOutput`, of `paddedCount` pairs of the next convolution, needs `bf16BatchNorm`).
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands,
-                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) {
+                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, paddedInput: UnsafeMutablePointer<UInt32>? = nil,
+                 pairedOutput: UnsafeMutablePointer<UInt32>? = nil) {
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
         let rowsPerChunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
         switch weights {
         case .floats(let packed):
-            precondition(bf16BatchNorm == nil, "only the bf16 kernels apply a BatchNorm in their store")
+            precondition(bf16BatchNorm == nil && paddedInput == nil && pairedOutput == nil, "only the bf16 kernels take pairs")
             let padded = scratch  // all workers' slices together, contiguous
             parallel.split(count: inputChannels) { _, channels in
                 for channel in channels {
@@ -134,27 +142,35 @@ struct DirectConv3x3: Sendable {
                 }
             }
         case .pairs(let packed):
+            precondition(pairedOutput == nil || bf16BatchNorm != nil, "paired outputs are the BatchNorm's")
             // 32-bit pairs in the same scratch memory, as many elements as it holds floats.
-            scratch.withMemoryRebound(to: UInt32.self, capacity: paddedPlanes * paddedPlane) { padded in
+            let padded = paddedInput ?? UnsafeMutablePointer<UInt32>(OpaquePointer(scratch))
+            if paddedInput == nil {
                 parallel.split(count: paddedPlanes) { _, pairs in
                     unet_conv3x3_pad_bf16_pairs(kernel.rawValue, input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
                                                 Int64(pairs.lowerBound), Int64(pairs.upperBound))
                 }
-                let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
-                packed.withUnsafeBufferPointer { weights in
-                    paddedBias.withUnsafeBufferPointer { bias in
-                        normScale.withUnsafeBufferPointer { scale in
-                            normShift.withUnsafeBufferPointer { shift in
-                                parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
-                                    let status = unet_conv3x3_bf16_pairs(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane),
-                                                                         Int64(inputChannels), Int64(width), weights.baseAddress!,
-                                                                         bias.baseAddress!, Int64(outputChannels), output,
-                                                                         Int64(height * width), Int64(rows.lowerBound),
-                                                                         Int64(rows.upperBound), relu ? 1 : 0,
-                                                                         bf16BatchNorm == nil ? nil : scale.baseAddress,
-                                                                         bf16BatchNorm == nil ? nil : shift.baseAddress)
-                                    precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
-                                }
+            }
+            if let pairedOutput {
+                parallel.split(count: (outputChannels + 1) / 2) { _, pairs in
+                    unet_conv3x3_zero_pair_borders(pairedOutput, Int64(stride), Int64(height), Int64(width), Int64(pairs.lowerBound),
+                                                   Int64(pairs.upperBound))
+                }
+            }
+            let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
+            packed.withUnsafeBufferPointer { weights in
+                paddedBias.withUnsafeBufferPointer { bias in
+                    normScale.withUnsafeBufferPointer { scale in
+                        normShift.withUnsafeBufferPointer { shift in
+                            parallel.forEach(count: height, chunk: rowsPerChunk) { _, rows in
+                                let status = unet_conv3x3_bf16_pairs(kernel.rawValue, padded, Int64(stride), Int64(paddedPlane),
+                                                                     Int64(inputChannels), Int64(width), weights.baseAddress!,
+                                                                     bias.baseAddress!, Int64(outputChannels), output,
+                                                                     Int64(height * width), Int64(rows.lowerBound),
+                                                                     Int64(rows.upperBound), relu ? 1 : 0,
+                                                                     bf16BatchNorm == nil ? nil : scale.baseAddress,
+                                                                     bf16BatchNorm == nil ? nil : shift.baseAddress, pairedOutput)
+                                precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
                             }
                         }
                     }

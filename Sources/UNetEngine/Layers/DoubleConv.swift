@@ -36,6 +36,14 @@ struct DoubleConv: Sendable {
             }
         }
 
+        /// The bf16-pair direct kernel, where that is what runs at this width.
+        func bf16Direct(width: Int) -> DirectConv3x3? {
+            guard case .direct(let direct, let wide) = self, direct.kernel.takesBF16Pairs, wide == nil || direct.isFaster(width: width) else {
+                return nil
+            }
+            return direct
+        }
+
         /// What `unet bench --layers` calls it at this width.
         func name(width: Int) -> String {
             switch self {
@@ -110,21 +118,44 @@ struct DoubleConv: Sendable {
         (first, second) = (convolutions[0].shapeOnly, convolutions[1].shapeOnly)
     }
 
-    /// Scratch per worker both kernels need at this size.
+    /// Scratch per worker both kernels need at this size: with paired bf16 kernels, the first one's
+    /// padded input and the second one's side by side.
     func scratchCount(height: Int, width: Int, workers: Int) -> Int {
-        kernels.map { $0.scratchCount(height: height, width: width, workers: workers) }.max()!
+        let own = kernels.map { $0.scratchCount(height: height, width: width, workers: workers) }.max()!
+        guard let (first, second) = pairedBF16Kernels(width: width) else { return own }
+        let both = first.paddedCount(height: height, width: width) + second.paddedCount(height: height, width: width)
+        return max(own, (both + workers - 1) / workers)
+    }
+
+    /// Both direct bf16 kernels, where both run at this width: the first then stores its output (through
+    /// its BatchNorm) straight into the second's padded bf16 pairs, with no fp32 layer between them and
+    /// no padding pass (width 16, 512² tile: the padding passes were 7% of the run, memory-bound).
+    private func pairedBF16Kernels(width: Int) -> (DirectConv3x3, DirectConv3x3)? {
+        guard batchNormsAfterBF16 != nil, let first = kernels[0].bf16Direct(width: width),
+              let second = kernels[1].bf16Direct(width: width) else { return nil }
+        return (first, second)
     }
 
     /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
                  parallel: ParallelBands, name: @autoclosure () -> String = "", profile: LayerProfile? = nil) {
+        let paired = pairedBF16Kernels(width: width)
+        // The second kernel's padded pairs, after the first one's padded input.
+        let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + (paired?.0.paddedCount(height: height, width: width) ?? 0)))
         for (index, conv) in [first, second].enumerated() {
             let source = index == 0 ? input : UnsafePointer(middle), target = index == 0 ? middle : output
             let run = {
-                kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
-                                       bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
-                                       scratchPerWorker: columnsPerWorker, parallel: parallel)
+                if let (firstKernel, secondKernel) = paired, let norms = batchNormsAfterBF16 {
+                    (index == 0 ? firstKernel : secondKernel)
+                        .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
+                                 parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
+                                 pairedOutput: index == 0 ? pairs : nil)
+                } else {
+                    kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
+                                           bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
+                                           scratchPerWorker: columnsPerWorker, parallel: parallel)
+                }
             }
             guard let profile else { run(); continue }
             profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name(width: width), input: conv.inputChannels,
