@@ -17,6 +17,14 @@ static inline __attribute__((always_inline)) uint32_t bf16_bits(float value) {
     return (bits & 0x7FFFFFFFu) > 0x7F800000u ? quieted : rounded;
 }
 
+/// fp32 → nearest bf16, kept in fp32: `bf16_bits` widened back, as Swift's `BFloat16.rounded`.
+static inline __attribute__((always_inline)) float bf16_rounded(float value) {
+    const uint32_t bits = bf16_bits(value) << 16;
+    float rounded;
+    __builtin_memcpy(&rounded, &bits, sizeof rounded);
+    return rounded;
+}
+
 /// acc + hi(x)·hi(w) + lo(x)·lo(w) on vectors of pairs, in the instruction's order; each product of two
 /// bf16 values is exact in fp32. (VEC: the including template's fp32 vector type.)
 #define DOT2_PORTABLE(acc, x, w) \

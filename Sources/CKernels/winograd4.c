@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "bf16_pairs.h"
 
 // One instantiation of winograd4.inc per path: portable (baseline x86-64 or any CPU) and AVX2 + FMA.
 #define SUFFIX portable
@@ -28,15 +29,16 @@ void unet_winograd4_input(int vectorised, const float *input, int64_t channels, 
 
 void unet_winograd4_output(int vectorised, const float *products, int64_t out_channels, int64_t tiles, int64_t height,
                            int64_t width, int64_t tile_row_begin, int64_t tile_row_end, int64_t xi_stride,
-                           const float *bias, int relu, float *output, float *scratch) {
+                           const float *bias, int relu, const float *norm_scale, const float *norm_shift, float *output,
+                           float *scratch) {
 #if defined(__x86_64__)
     if (vectorised) {
         winograd4_output_avx2(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, xi_stride, bias, relu,
-                              output, scratch);
+                              norm_scale, norm_shift, output, scratch);
         return;
     }
 #endif
     (void)vectorised;
     winograd4_output_portable(products, out_channels, tiles, height, width, tile_row_begin, tile_row_end, xi_stride, bias, relu,
-                              output, scratch);
+                              norm_scale, norm_shift, output, scratch);
 }

@@ -47,6 +47,25 @@ import UNetCore
         #expect(worst <= 1e-3 * largest, "largest difference \(worst), largest output \(largest)")
     }
 
+    /// A bf16 layer's BatchNorm applied by the output transform, against the same layer followed by
+    /// `BFloat16.roundThroughBatchNorm`: bit for bit, with both instantiations of the transforms.
+    @Test(arguments: shapes)
+    func bf16BatchNormInTheOutputTransformMatchesThePass(shape: (Int, Int, Int, Int)) {
+        let (conv, input) = Self.layer(shape, bf16: true)
+        var generator = SystemRandomNumberGenerator()
+        let norm = (scale: (0..<shape.1).map { _ in Float.random(in: -2...2, using: &generator) },
+                    shift: (0..<shape.1).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        for vectorised in CPUPath.avx2.isSupported ? [false, true] : [false] {
+            let fast = WinogradConv3x3(conv, vectorised: vectorised, bf16Products: true)
+            var separate = Self.forward(fast, input, height: shape.2, width: shape.3, relu: false)
+            BFloat16.roundThroughBatchNorm(&separate, scale: norm.scale, shift: norm.shift, plane: shape.2 * shape.3,
+                                           parallel: ParallelBands(workers: 2))
+            let fused = Self.forward(fast, input, height: shape.2, width: shape.3, relu: false, bf16BatchNorm: norm)
+            let differing = zip(separate, fused).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "vectorised \(vectorised): \(differing) of \(fused.count) outputs differ from the separate pass")
+        }
+    }
+
     private func check(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int), vectorised: Bool) {
         let (conv, input) = Self.layer(shape, bf16: false)
         #expect(WinogradConv3x3.isWorthwhile(for: conv, directKernel: nil))
@@ -68,16 +87,18 @@ import UNetCore
         return bf16 ? (conv.roundedToBF16(), BFloat16.rounded(input)) : (conv, input)
     }
 
-    /// The layer's output with ReLU, over two workers.
-    private static func forward(_ fast: WinogradConv3x3, _ input: [Float], height: Int, width: Int) -> [Float] {
+    /// The layer's output (with ReLU unless told otherwise), over two workers.
+    private static func forward(_ fast: WinogradConv3x3, _ input: [Float], height: Int, width: Int, relu: Bool = true,
+                                bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) -> [Float] {
         let scratchPerWorker = fast.scratchCount(height: height, width: width)
         var scratch = [Float](repeating: 0, count: 2 * scratchPerWorker)
         var output = [Float](repeating: -1, count: fast.outputChannels * height * width)
         input.withUnsafeBufferPointer { x in
             scratch.withUnsafeMutableBufferPointer { s in
                 output.withUnsafeMutableBufferPointer { y in
-                    fast.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: true,
-                                 scratch: s.baseAddress!, scratchPerWorker: scratchPerWorker, parallel: ParallelBands(workers: 2))
+                    fast.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: relu,
+                                 scratch: s.baseAddress!, scratchPerWorker: scratchPerWorker, parallel: ParallelBands(workers: 2),
+                                 bf16BatchNorm: bf16BatchNorm)
                 }
             }
         }

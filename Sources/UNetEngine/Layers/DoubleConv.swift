@@ -66,7 +66,8 @@ struct DoubleConv: Sendable {
         }
 
         /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
-        /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store, else in a pass of its own.
+        /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
+        /// else in a pass of its own.
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
                      scratchPerWorker: Int, parallel: ParallelBands) {
@@ -74,7 +75,8 @@ struct DoubleConv: Sendable {
             switch self {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
-                             scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
+                             scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel, bf16BatchNorm: bf16BatchNorm)
+                return
             case .direct(let direct, let wide):
                 if let wide, !direct.isFaster(width: width) {
                     wide.forward(input: input, height: height, width: width, output: output, relu: relu,

@@ -161,8 +161,12 @@ struct WinogradConv3x3: Sendable {
         max(1, min(tilesPerBand(tilesPerRow: tilesPerRow) / tilesPerRow, ParallelBands.largestBand((height + 3) / 4)))
     }
 
+    /// With `bf16BatchNorm`, each output is rounded, normalised and rounded again by the output transform,
+    /// as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
-                 scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands) {
+                 scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands,
+                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) {
+        let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
         let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4, points = Self.points
         let bandTileRows = bandTileRows(height: height, tilesPerRow: tilesPerRow)
         let vectorised: Int32 = vectorised ? 1 : 0
@@ -210,8 +214,14 @@ struct WinogradConv3x3: Sendable {
                 }
             }
             bias.withUnsafeBufferPointer { b in
-                unet_winograd4_output(vectorised, products, Int64(outputChannels), Int64(stored), Int64(height), Int64(width),
-                                      first, end, Int64(outputStride), b.baseAddress!, relu ? 1 : 0, output, rowScratch)
+                normScale.withUnsafeBufferPointer { scale in
+                    normShift.withUnsafeBufferPointer { shift in
+                        unet_winograd4_output(vectorised, products, Int64(outputChannels), Int64(stored), Int64(height), Int64(width),
+                                              first, end, Int64(outputStride), b.baseAddress!, relu ? 1 : 0,
+                                              bf16BatchNorm == nil ? nil : scale.baseAddress, bf16BatchNorm == nil ? nil : shift.baseAddress,
+                                              output, rowScratch)
+                    }
+                }
             }
         }
     }
