@@ -147,13 +147,18 @@ struct WinogradConv3x3: Sendable {
     /// 256² tile: 185 → 168 ms).
     static let minimumBandTiles = 64
 
+    /// Layers of at most this many tiles (16×16 and smaller) run as one band, their 36 products and then
+    /// their output channels shared among the workers: cut into bands, each band's strip would be mostly
+    /// padding (width 64, 256² tile: the 16×16 layers ran at half the others' rate).
+    static let oneBandTiles = 2 * stripTiles
+
     /// Scratch floats per worker for a layer of this size: one band's transformed inputs and products,
     /// the transforms' row buffers, and the bf16 GEMM's paired strips.
     func scratchCount(height: Int, width: Int) -> Int {
-        let tilesPerRow = (width + 3) / 4
-        let tiles = storedTiles(bandTileRows(height: height, tilesPerRow: tilesPerRow) * tilesPerRow)
-        return Self.points * ((inputChannels + outputChannels) * tiles + 2 * Self.matrixPadding) + Int(unet_winograd4_scratch_floats(Int64(width)))
-            + pairScratchCount
+        let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4
+        let rows = tileRows * tilesPerRow <= Self.oneBandTiles ? tileRows : bandTileRows(height: height, tilesPerRow: tilesPerRow)
+        return Band(rows: 0..<rows, tilesPerRow: tilesPerRow, stored: storedTiles(rows * tilesPerRow), layer: self, base: nil).matrixFloats
+            + Int(unet_winograd4_scratch_floats(Int64(width))) + pairScratchCount
     }
 
     /// Rows of tiles per band: the scratch budget's, but no more than leaves `ParallelBands.minimumBands` bands.
@@ -161,66 +166,111 @@ struct WinogradConv3x3: Sendable {
         max(1, min(tilesPerBand(tilesPerRow: tilesPerRow) / tilesPerRow, ParallelBands.largestBand((height + 3) / 4)))
     }
 
+    /// One band of tile rows, and where its transformed inputs V[ξ] and products M[ξ] (ξ = 0..<36, each
+    /// `matrixPadding` floats apart) lie in scratch; a worker's row buffers follow them in its own share.
+    private struct Band {
+        let rows: Range<Int>
+        let tiles: Int, stored: Int
+        let inputStride: Int, outputStride: Int
+        let transformed: UnsafeMutablePointer<Float>?
+
+        init(rows: Range<Int>, tilesPerRow: Int, stored: Int, layer: WinogradConv3x3, base: UnsafeMutablePointer<Float>?) {
+            (self.rows, tiles, self.stored) = (rows, rows.count * tilesPerRow, stored)
+            inputStride = layer.inputChannels * stored + matrixPadding
+            outputStride = layer.outputChannels * stored + matrixPadding
+            transformed = base
+        }
+
+        var products: UnsafeMutablePointer<Float> { transformed! + points * inputStride }
+        var matrixFloats: Int { points * (inputStride + outputStride) }
+    }
+
     /// With `bf16BatchNorm`, each output is rounded, normalised and rounded again by the output transform,
     /// as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands,
                  bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) {
-        let normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
-        let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4, points = Self.points
-        let bandTileRows = bandTileRows(height: height, tilesPerRow: tilesPerRow)
-        let vectorised: Int32 = vectorised ? 1 : 0
-        parallel.forEach(count: tileRows, chunk: bandTileRows) { worker, band in
-            let tiles = band.count * tilesPerRow, stored = storedTiles(tiles)
-            // V[ξ] then M[ξ], ξ = 0..<36, each `matrixPadding` floats apart, then the transforms' rows.
-            let inputStride = inputChannels * stored + Self.matrixPadding, outputStride = outputChannels * stored + Self.matrixPadding
-            let transformed = scratch + worker * scratchPerWorker
-            let products = transformed + points * inputStride
-            let rowScratch = products + points * outputStride
-            let first = Int64(band.lowerBound), end = Int64(band.upperBound)
-            switch weights {
-            case .packed(let packed, let floatsPerPoint):
-                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
-                                     Int64(Self.stripTiles), transformed, Int64(inputStride), rowScratch)
-                packed.withUnsafeBufferPointer { packed in
-                    for xi in 0..<points {
-                        let ran = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
-                                                  transformed + xi * inputStride, Int64(stored / Self.stripTiles),
-                                                  products + xi * outputStride, Int64(stored))
-                        precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
-                    }
-                }
-            case .bf16Pairs(let packed, let wordsPerPoint, let native):
-                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
-                                     Int64(Self.stripTiles), transformed, Int64(inputStride), rowScratch)
-                let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(rowScratch + Int(unet_winograd4_scratch_floats(Int64(width)))))
-                packed.withUnsafeBufferPointer { packed in
-                    for xi in 0..<points {
-                        unet_strip_gemm_bf16(native ? 1 : 0, packed.baseAddress! + xi * wordsPerPoint, Int64(outputChannels),
-                                             Int64(inputChannels), transformed + xi * inputStride, Int64(stored / Self.stripTiles),
-                                             products + xi * outputStride, Int64(stored), pairs)
-                    }
-                }
-            case .rowMajor(let u):
-                unet_winograd4_input(vectorised, input, Int64(inputChannels), Int64(height), Int64(width), first, end,
-                                     0, transformed, Int64(inputStride), rowScratch)
-                u.withUnsafeBufferPointer { u in
-                    for xi in 0..<points {
-                        BLAS.gemm(m: outputChannels, n: tiles, k: inputChannels,
-                                  a: u.baseAddress! + xi * outputChannels * inputChannels, lda: inputChannels,
-                                  b: transformed + xi * inputStride, ldb: tiles,
-                                  c: products + xi * outputStride, ldc: tiles)
-                    }
+        let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4
+        let rowBuffers = Int(unet_winograd4_scratch_floats(Int64(width)))
+        // A worker's row buffers for the transforms, then its bf16 GEMM's paired strips, after the band's matrices.
+        func buffers(_ worker: Int, after band: Band) -> (rows: UnsafeMutablePointer<Float>, pairs: UnsafeMutablePointer<UInt32>) {
+            let rows = scratch + worker * scratchPerWorker + band.matrixFloats
+            return (rows, UnsafeMutablePointer<UInt32>(OpaquePointer(rows + rowBuffers)))
+        }
+        guard tileRows * tilesPerRow > Self.oneBandTiles else {
+            let band = Band(rows: 0..<tileRows, tilesPerRow: tilesPerRow, stored: storedTiles(tileRows * tilesPerRow), layer: self, base: scratch)
+            transformInput(input, height: height, width: width, band: band, rowBuffer: buffers(0, after: band).rows)
+            parallel.split(count: Self.points) { worker, points in multiply(band, points: points, pairs: buffers(worker, after: band).pairs) }
+            parallel.split(count: outputChannels) { worker, channels in
+                transformOutput(band, channels: channels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
+                                output: output, rowBuffer: buffers(worker, after: band).rows)
+            }
+            return
+        }
+        parallel.forEach(count: tileRows, chunk: bandTileRows(height: height, tilesPerRow: tilesPerRow)) { worker, rows in
+            let band = Band(rows: rows, tilesPerRow: tilesPerRow, stored: storedTiles(rows.count * tilesPerRow), layer: self,
+                            base: scratch + worker * scratchPerWorker)
+            let (rowBuffer, pairs) = buffers(worker, after: band)
+            transformInput(input, height: height, width: width, band: band, rowBuffer: rowBuffer)
+            multiply(band, points: 0..<Self.points, pairs: pairs)
+            transformOutput(band, channels: 0..<outputChannels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
+                            output: output, rowBuffer: rowBuffer)
+        }
+    }
+
+    /// V[ξ] of the band's tiles: in strips for the own GEMMs, else plain for OpenBLAS.
+    private func transformInput(_ input: UnsafePointer<Float>, height: Int, width: Int, band: Band, rowBuffer: UnsafeMutablePointer<Float>) {
+        let strip: Int64
+        if case .rowMajor = weights { strip = 0 } else { strip = Int64(Self.stripTiles) }
+        unet_winograd4_input(vectorised ? 1 : 0, input, Int64(inputChannels), Int64(height), Int64(width), Int64(band.rows.lowerBound),
+                             Int64(band.rows.upperBound), strip, band.transformed!, Int64(band.inputStride), rowBuffer)
+    }
+
+    /// M[ξ] = U[ξ] · V[ξ] for the points `points`.
+    private func multiply(_ band: Band, points: Range<Int>, pairs: UnsafeMutablePointer<UInt32>) {
+        let v = band.transformed!, m = band.products, strips = Int64(band.stored / Self.stripTiles)
+        switch weights {
+        case .packed(let packed, let floatsPerPoint):
+            packed.withUnsafeBufferPointer { packed in
+                for xi in points {
+                    let ran = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
+                                              v + xi * band.inputStride, strips, m + xi * band.outputStride, Int64(band.stored))
+                    precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
                 }
             }
-            bias.withUnsafeBufferPointer { b in
-                normScale.withUnsafeBufferPointer { scale in
-                    normShift.withUnsafeBufferPointer { shift in
-                        unet_winograd4_output(vectorised, products, Int64(outputChannels), Int64(stored), Int64(height), Int64(width),
-                                              first, end, Int64(outputStride), b.baseAddress!, relu ? 1 : 0,
-                                              bf16BatchNorm == nil ? nil : scale.baseAddress, bf16BatchNorm == nil ? nil : shift.baseAddress,
-                                              output, rowScratch)
-                    }
+        case .bf16Pairs(let packed, let wordsPerPoint, let native):
+            packed.withUnsafeBufferPointer { packed in
+                for xi in points {
+                    unet_strip_gemm_bf16(native ? 1 : 0, packed.baseAddress! + xi * wordsPerPoint, Int64(outputChannels),
+                                         Int64(inputChannels), v + xi * band.inputStride, strips, m + xi * band.outputStride,
+                                         Int64(band.stored), pairs)
+                }
+            }
+        case .rowMajor(let u):
+            u.withUnsafeBufferPointer { u in
+                for xi in points {
+                    BLAS.gemm(m: outputChannels, n: band.tiles, k: inputChannels,
+                              a: u.baseAddress! + xi * outputChannels * inputChannels, lda: inputChannels,
+                              b: v + xi * band.inputStride, ldb: band.tiles, c: m + xi * band.outputStride, ldc: band.tiles)
+                }
+            }
+        }
+    }
+
+    /// Output channels `channels` of the band's rows from M[ξ], with bias and ReLU or the bf16 BatchNorm.
+    private func transformOutput(_ band: Band, channels: Range<Int>, height: Int, width: Int, relu: Bool,
+                                 bf16BatchNorm: (scale: [Float], shift: [Float])?, output: UnsafeMutablePointer<Float>,
+                                 rowBuffer: UnsafeMutablePointer<Float>) {
+        let first = channels.lowerBound, normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
+        bias.withUnsafeBufferPointer { b in
+            normScale.withUnsafeBufferPointer { scale in
+                normShift.withUnsafeBufferPointer { shift in
+                    unet_winograd4_output(vectorised ? 1 : 0, band.products + first * band.stored, Int64(channels.count), Int64(band.stored),
+                                          Int64(height), Int64(width), Int64(band.rows.lowerBound), Int64(band.rows.upperBound),
+                                          Int64(band.outputStride), b.baseAddress! + first, relu ? 1 : 0,
+                                          bf16BatchNorm == nil ? nil : scale.baseAddress! + first,
+                                          bf16BatchNorm == nil ? nil : shift.baseAddress! + first,
+                                          output + first * height * width, rowBuffer)
                 }
             }
         }
