@@ -22,6 +22,11 @@ import UNetCore
         check(shape, vectorised: true)
     }
 
+    @Test(.enabled(if: CPUPath.avx512.isSupported, "this CPU has no AVX-512"), arguments: shapes)
+    func avx512StripGEMMMatchesTheDirectConvolution(shape: (Int, Int, Int, Int)) {
+        check(shape, vectorised: true, avx512: true)
+    }
+
     /// The bf16 products (transformed inputs and weights rounded to bf16, fp32 sums), here through the
     /// portable emulation of `vdpbf16ps`, against the fp32 convolution of the same bf16 inputs. F(4×4)'s
     /// output transform (coefficients up to 8) amplifies the rounding of the transformed values: on these
@@ -68,11 +73,11 @@ import UNetCore
         }
     }
 
-    private func check(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int), vectorised: Bool) {
+    private func check(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int), vectorised: Bool, avx512: Bool = false) {
         let (conv, input) = Self.layer(shape, bf16: false)
         #expect(WinogradConv3x3.isWorthwhile(for: conv, directKernel: nil))
         let direct = conv.referenceOutput(input, height: shape.height, width: shape.width, relu: true)
-        let winograd = Self.forward(WinogradConv3x3(conv, vectorised: vectorised), input, height: shape.height, width: shape.width)
+        let winograd = Self.forward(WinogradConv3x3(conv, vectorised: vectorised, avx512: avx512), input, height: shape.height, width: shape.width)
         let worst = zip(direct, winograd).map { abs($0 - $1) }.max()!
         #expect(worst < 1e-4, "largest difference \(worst)")
         #expect(direct.contains { $0 > 0 })

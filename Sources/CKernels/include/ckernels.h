@@ -90,12 +90,13 @@ void unet_winograd4_output(int vectorised, const float *products, int64_t out_ch
 /// row-major) is packed once by unet_strip_gemm_pack into unet_strip_gemm_packed_floats(m, k) floats; B
 /// comes in `strips` strips of k × UNET_STRIP_GEMM_COLUMNS floats each (column j of strip s is column
 /// 16·s + j of B), as unet_winograd4_input writes it. All strips · 16 columns of C are written (not
-/// accumulated), row stride ldc. Returns 1, or 0 (doing nothing) where the kernel is not compiled in
-/// (not x86-64): use BLAS there.
+/// accumulated), row stride ldc. `avx512`: two strips at a time in 16-float vectors (CPUs with AVX-512F
+/// only), the same sums. Returns 1, or 0 (doing nothing) where the kernel is not compiled in (not
+/// x86-64): use BLAS there.
 enum { UNET_STRIP_GEMM_COLUMNS = 16 };
 int64_t unet_strip_gemm_packed_floats(int64_t m, int64_t k);
 void unet_strip_gemm_pack(const float *a, int64_t m, int64_t k, float *packed);
-int unet_strip_gemm(const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c, int64_t ldc);
+int unet_strip_gemm(int avx512, const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c, int64_t ldc);
 
 /// The same products on bf16 pairs with fp32 sums, for the bf16 Winograd layers: A rounded to bf16 by
 /// unet_strip_gemm_bf16_pack (pairs of adjacent columns, unet_strip_gemm_bf16_packed_words(m, k)

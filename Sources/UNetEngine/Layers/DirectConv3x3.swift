@@ -31,6 +31,9 @@ struct DirectConv3x3: Sendable {
 
         /// Whether it runs x86 vector instructions (AVX2 + FMA at least), so the CPU has them.
         var isNative: Bool { self == .avx2 || self == .avx512 || self == .avx512bf16 }
+
+        /// Whether it runs AVX-512, so the CPU has AVX-512F.
+        var isAVX512: Bool { self == .avx512 || self == .avx512bf16 }
     }
 
     /// Weights packed for the kernel: fp32, or bf16 pairs in 32-bit words.

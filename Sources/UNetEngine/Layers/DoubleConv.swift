@@ -24,7 +24,7 @@ struct DoubleConv: Sendable {
 
         init(_ conv: Conv2D, directKernel: DirectConv3x3.Kernel?) {
             if WinogradConv3x3.isWorthwhile(for: conv, directKernel: directKernel) {
-                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true,
+                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true, avx512: directKernel?.isAVX512 == true,
                                                  bf16Products: directKernel?.takesBF16Pairs == true))
             } else if let kernel = directKernel {
                 let wide = conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels ? ShiftedRowsConv3x3(conv) : nil

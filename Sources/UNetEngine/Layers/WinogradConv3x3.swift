@@ -11,6 +11,8 @@ struct WinogradConv3x3: Sendable {
     let outputChannels: Int
     /// Whether the transforms run their AVX2 instantiation (else portable code).
     let vectorised: Bool
+    /// Whether the fp32 strip GEMM may use AVX-512 (the `avx512` and `avx512bf16` paths).
+    let avx512: Bool
     /// The transformed weights `U_ξ = G g Gᵀ`, ξ = 0..<36, in one layout only (they are 4× the filters).
     private let weights: TransformedWeights
     private let bias: [Float]
@@ -53,11 +55,12 @@ struct WinogradConv3x3: Sendable {
 
     /// `bf16Products`: the 36 products on bf16 pairs with fp32 sums (the transformed inputs and weights
     /// rounded to bf16), natively where `vectorised`.
-    init(_ conv: Conv2D, vectorised: Bool, bf16Products: Bool = false) {
+    init(_ conv: Conv2D, vectorised: Bool, avx512: Bool = false, bf16Products: Bool = false) {
         precondition(conv.kernelSize == 3)
         inputChannels = conv.inputChannels
         outputChannels = conv.outputChannels
         self.vectorised = vectorised
+        self.avx512 = avx512 && vectorised
         bias = conv.bias
         let cin = conv.inputChannels, cout = conv.outputChannels, g = Self.filterTransform
         var u = [Float](repeating: 0, count: Self.points * cout * cin)
@@ -233,7 +236,7 @@ struct WinogradConv3x3: Sendable {
         case .packed(let packed, let floatsPerPoint):
             packed.withUnsafeBufferPointer { packed in
                 for xi in points {
-                    let ran = unet_strip_gemm(packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
+                    let ran = unet_strip_gemm(avx512 ? 1 : 0, packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
                                               v + xi * band.inputStride, strips, m + xi * band.outputStride, Int64(band.stored))
                     precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
                 }
