@@ -21,75 +21,50 @@ void unet_strip_gemm_pack(const float *a, int64_t m, int64_t k, float *packed) {
 }
 
 #if defined(__x86_64__)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VL 8
+#define SUFFIX avx2
 #define TARGET __attribute__((target("avx2,fma")))
+#define VEC __m256
+#define ZERO _mm256_setzero_ps
+#define LOAD _mm256_loadu_ps
+#define SET1 _mm256_set1_ps
+#define FMADD _mm256_fmadd_ps
+#define STORE _mm256_storeu_ps
+#include "strip_gemm_fp32.inc"
+#define VL 16
+#define SUFFIX avx512
+#define TARGET __attribute__((target("avx512f,fma")))
+#define VEC __m512
+#define ZERO _mm512_setzero_ps
+#define LOAD _mm512_loadu_ps
+#define SET1 _mm512_set1_ps
+#define FMADD _mm512_fmadd_ps
+#define STORE _mm512_storeu_ps
+#include "strip_gemm_fp32.inc"
+#undef CAT
+#undef CAT_
 
-// Rows [0, rows) of one block of C over one strip.
-static inline TARGET void block_6x16(const float *a, const float *b, int64_t k, float *c, int64_t ldc, int64_t rows) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int64_t p = 0; p < k; p++, a += ROWS, b += COLUMNS) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        __m256 x = _mm256_broadcast_ss(a);
-        c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a + 1);
-        c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a + 2);
-        c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a + 3);
-        c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a + 4);
-        c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a + 5);
-        c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
-    const __m256 sums[ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    for (int64_t r = 0; r < rows; r++, c += ldc) _mm256_storeu_ps(c, sums[r][0]), _mm256_storeu_ps(c + 8, sums[r][1]);
-}
-
-static TARGET void strip_gemm_avx2(const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c,
-                                   int64_t ldc) {
+static __attribute__((target("avx2,fma"))) void strip_gemm_avx2(const float *packed, int64_t m, int64_t k, const float *b,
+                                                                 int64_t strips, float *c, int64_t ldc) {
     const int64_t blocks = (m + ROWS - 1) / ROWS;
     for (int64_t s = 0; s < strips; s++)
         for (int64_t block = 0; block < blocks; block++) {
             const int64_t rows = m - block * ROWS < ROWS ? m - block * ROWS : ROWS;
-            block_6x16(packed + block * k * ROWS, b + s * k * COLUMNS, k, c + block * ROWS * ldc + s * COLUMNS, ldc, rows);
+            const float *strip = b + s * k * COLUMNS;
+            block_avx2(packed + block * k * ROWS, strip, strip + 8, k, c + block * ROWS * ldc + s * COLUMNS, ldc, rows);
         }
 }
 
-#define TARGET512 __attribute__((target("avx512f,fma")))
-// Rows [0, rows) of one block of C over two strips, one 16-float vector each: the same sums as two
-// 6×16 blocks, in half the instructions (width 64, 256² tile on Zen 4: 0.58 → 0.78 MP/s).
-static inline TARGET512 void block_6x32(const float *a, const float *b0s, const float *b1s, int64_t k, float *c, int64_t ldc,
-                                        int64_t rows) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int64_t p = 0; p < k; p++, a += ROWS, b0s += COLUMNS, b1s += COLUMNS) {
-        const __m512 b0 = _mm512_loadu_ps(b0s), b1 = _mm512_loadu_ps(b1s);
-        __m512 x = _mm512_set1_ps(a[0]);
-        c00 = _mm512_fmadd_ps(x, b0, c00), c01 = _mm512_fmadd_ps(x, b1, c01);
-        x = _mm512_set1_ps(a[1]);
-        c10 = _mm512_fmadd_ps(x, b0, c10), c11 = _mm512_fmadd_ps(x, b1, c11);
-        x = _mm512_set1_ps(a[2]);
-        c20 = _mm512_fmadd_ps(x, b0, c20), c21 = _mm512_fmadd_ps(x, b1, c21);
-        x = _mm512_set1_ps(a[3]);
-        c30 = _mm512_fmadd_ps(x, b0, c30), c31 = _mm512_fmadd_ps(x, b1, c31);
-        x = _mm512_set1_ps(a[4]);
-        c40 = _mm512_fmadd_ps(x, b0, c40), c41 = _mm512_fmadd_ps(x, b1, c41);
-        x = _mm512_set1_ps(a[5]);
-        c50 = _mm512_fmadd_ps(x, b0, c50), c51 = _mm512_fmadd_ps(x, b1, c51);
-    }
-    const __m512 sums[ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    for (int64_t r = 0; r < rows; r++, c += ldc) _mm512_storeu_ps(c, sums[r][0]), _mm512_storeu_ps(c + 16, sums[r][1]);
-}
-
-static TARGET512 void strip_gemm_avx512(const float *packed, int64_t m, int64_t k, const float *b, int64_t strips, float *c,
-                                        int64_t ldc) {
+static __attribute__((target("avx512f,fma"))) void strip_gemm_avx512(const float *packed, int64_t m, int64_t k, const float *b,
+                                                                      int64_t strips, float *c, int64_t ldc) {
     const int64_t blocks = (m + ROWS - 1) / ROWS;
     for (int64_t s = 0; s + 1 < strips; s += 2)
         for (int64_t block = 0; block < blocks; block++) {
             const int64_t rows = m - block * ROWS < ROWS ? m - block * ROWS : ROWS;
-            block_6x32(packed + block * k * ROWS, b + s * k * COLUMNS, b + (s + 1) * k * COLUMNS, k, c + block * ROWS * ldc + s * COLUMNS,
-                       ldc, rows);
+            const float *strip = b + s * k * COLUMNS;
+            block_avx512(packed + block * k * ROWS, strip, strip + k * COLUMNS, k, c + block * ROWS * ldc + s * COLUMNS, ldc, rows);
         }
     if (strips % 2) strip_gemm_avx2(packed, m, k, b + (strips - 1) * k * COLUMNS, 1, c + (strips - 1) * COLUMNS, ldc);
 }
