@@ -18,12 +18,13 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// bfloat16 rounding of fp32 values: the top 16 bits of the float, rounded to nearest, ties to even
 /// (NaN kept a NaN), returned widened back to fp32 so the kernels can keep their fp32 layout.
 enum BFloat16 {
+    /// A select, not a branch, so that loops of it vectorise (as the kernels' `bf16_bits`).
     @inline(__always)
     static func rounded(_ value: Float) -> Float {
         let bits = value.bitPattern
-        if value.isNaN { return Float(bitPattern: (bits | 0x0040_0000) & 0xFFFF_0000) }
-        let roundingBias = 0x7FFF &+ ((bits >> 16) & 1)
-        return Float(bitPattern: (bits &+ roundingBias) & 0xFFFF_0000)
+        let quieted = (bits | 0x0040_0000) & 0xFFFF_0000
+        let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
+        return Float(bitPattern: bits & 0x7FFF_FFFF > 0x7F80_0000 ? quieted : rounded)
     }
 
     /// Rounds `count` values in place.

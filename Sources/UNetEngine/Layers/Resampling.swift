@@ -42,8 +42,10 @@ enum MaxPool2x2 {
 /// `nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)`, written straight into a padded
 /// placement. Index and weight arithmetic follows ATen's CPU kernel (float source coordinates).
 enum BilinearUpsample2x {
+    /// `roundedToBF16`: each output rounded to bf16 as it is written (a bf16 network's next convolution
+    /// input), saving a pass over the layer.
     static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                        output: UnsafeMutablePointer<Float>, placement: PaddedPlacement) {
+                        output: UnsafeMutablePointer<Float>, placement: PaddedPlacement, roundedToBF16: Bool = false) {
         let outHeight = 2 * height, outWidth = 2 * width
         let rows = interpolation(input: height, output: outHeight)
         let columns = interpolation(input: width, output: outWidth)
@@ -80,7 +82,11 @@ enum BilinearUpsample2x {
                         let (y0, y1, wy0, wy1) = rows[y]
                         let h0 = across(y0), h1 = across(y1)
                         let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
-                        for x in 0..<count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
+                        if roundedToBF16 {
+                            for x in 0..<count { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]) }
+                        } else {
+                            for x in 0..<count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
+                        }
                     }
                 }
             }

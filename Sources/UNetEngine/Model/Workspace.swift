@@ -121,15 +121,16 @@ final class Workspace {
                     parallel.split(count: inputChannels) { _, channels in
                         BilinearUpsample2x.forward(input: input + channels.lowerBound * inPlane, channels: channels.count,
                                                    height: source.height, width: source.width,
-                                                   output: destination + channels.lowerBound * outPlane, placement: placement)
+                                                   output: destination + channels.lowerBound * outPlane, placement: placement,
+                                                   roundedToBF16: bf16)
                     }
                 case .transposed(let up):
                     up.forward(input: input, height: source.height, width: source.width, output: destination,
                                placement: placement, scratch: upsampleScratch.baseAddress!, parallel: parallel)
-                }
-                if bf16 {
-                    BFloat16.round(destination, channels: layer.conv.first.inputChannels - skipChannels,
-                                   plane: target.height * target.width, parallel: parallel)
+                    if bf16 {
+                        BFloat16.round(destination, channels: layer.conv.first.inputChannels - skipChannels,
+                                       plane: target.height * target.width, parallel: parallel)
+                    }
                 }
             }
             layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
