@@ -55,6 +55,27 @@ import UNetCore
         #expect(worst <= 5e-3, "max |Δprob| \(worst)")
     }
 
+    /// bf16 gives the same output bit for bit at any thread count, on every path this CPU has, through
+    /// the trained default model: its 64-channel layers run Winograd with bf16 products where the CPU has
+    /// AVX-512 BF16, in bands at 32×32 and as one band below, and its narrow ones the paired direct kernels.
+    @Test func threadCountDoesNotChangeTheBF16Output() throws {
+        let defaultModel = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/DefaultModel/Resources/default-model.safetensors").path
+        let model = try ModelFile.load(path: defaultModel)
+        var state: UInt32 = 1
+        let input = Tensor(shape: [1, 3, 128, 128], scalars: (0..<(3 * 128 * 128)).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return Float(state >> 8) / Float(1 << 24)
+        })
+        for path in CPUPath.allCases where path.isSupported {
+            let network = try UNet(stateDict: model.tensors, cpuPath: path, precision: .bf16)
+            let reference = try UNetRunner(network: network, threads: 1).logits(input)
+            for threads in [2, 3, 4, 8, 16] {
+                #expect(try UNetRunner(network: network, threads: threads).logits(input) == reference, "\(path.rawValue), \(threads) threads")
+            }
+        }
+    }
+
     /// bf16 stays within 0.02 of fp32 on the golden crops of real H&E through every golden model. These
     /// small untrained networks put many pixels within a hair of the threshold, so a mask may flip
     /// there; every flip must lie within that 0.02 of the threshold. (Mask agreement and Dice are
