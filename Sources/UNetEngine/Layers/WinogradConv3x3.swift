@@ -25,7 +25,8 @@ struct WinogradConv3x3: Sendable {
     }
 
     /// Measured per layer on 2-core AMD EPYC with AVX2 (BENCHMARKS.md): F(4×4) wins from 16 channels
-    /// (width 16, 256² tile: 41.9 → 32.8 ms against the direct kernel and shifted rows below 64 channels).
+    /// (width 16, 256² tile: 41.9 → 32.8 ms against the direct kernel and shifted rows below 64 channels);
+    /// on Zen 4 with AVX-512 it beat the fp32 direct kernel and shifted rows on every layer too (session 23).
     static let minimumChannels = 16
     /// Measured against the native bf16 direct kernel on Zen 4 (BENCHMARKS.md, session 23).
     static let minimumChannelsBesideBF16 = 64
