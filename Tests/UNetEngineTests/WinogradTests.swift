@@ -4,11 +4,10 @@ import UNetCore
 
 /// Winograd F(4×4, 3×3) against the im2col convolution that the golden tests prove against PyTorch,
 /// with both instantiations of the transforms, at sizes that cut the last tile row and column. The AVX2
-/// path also runs the own strip GEMM, here with partial blocks of rows (16, 40, 64 outputs), an odd
-/// number of inputs (the bf16 GEMM's last pair half empty) and partial
-/// last strips. Layers of up to 32 tiles run as one band with the products shared among the workers;
-/// the last two shapes are cut into bands (of 50 and 32 tiles). The bf16 products, natively and
-/// emulated, on the same shapes.
+/// path also runs the own strip GEMM, here with partial blocks of rows (16, 40, 64 outputs), partial
+/// last strips and an odd number of inputs (the bf16 GEMM's last pair half empty). Layers of up to 32
+/// tiles run as one band with the products shared among the workers; the last two shapes are cut into
+/// bands (of 50 and 32 tiles). The bf16 products, natively and emulated, on the same shapes.
 @Suite struct WinogradTests {
     static let shapes = [(64, 64, 13, 10), (64, 96, 8, 8), (128, 64, 1, 7), (64, 64, 33, 2), (16, 16, 17, 23), (32, 16, 4, 4),
                          (16, 32, 6, 5), (24, 40, 3, 1), (33, 24, 9, 11), (16, 24, 40, 37), (64, 40, 30, 29)]
