@@ -50,6 +50,17 @@
 
 int unet_conv3x3_block_channels(int path) { return path == UNET_CONV_AVX2 ? 4 : 8; }
 
+/// Zeroes one padded pair plane's border: rows 0 and height + 1, column 0 and the columns past width.
+static inline __attribute__((always_inline)) void zero_pair_border(uint32_t *target, int64_t stride, int64_t height,
+                                                                   int64_t width) {
+    __builtin_memset(target, 0, (size_t)stride * sizeof *target);
+    __builtin_memset(target + (height + 1) * stride, 0, (size_t)stride * sizeof *target);
+    for (int64_t y = 1; y <= height; y++) {
+        target[y * stride] = 0;
+        __builtin_memset(target + y * stride + width + 1, 0, (size_t)(stride - width - 1) * sizeof *target);
+    }
+}
+
 /// Fills pairs [pair_begin, pair_end): zero borders, then each row's pixels as bf16 pairs. Inlined into
 /// a portable and an AVX-512 copy; both give the same bits.
 static inline __attribute__((always_inline)) void
@@ -60,19 +71,16 @@ pad_bf16_pairs(const float *input, int64_t channels, int64_t height, int64_t wid
         uint32_t *target = padded + p * plane;
         const float *low = input + 2 * p * height * width;
         const float *high = 2 * p + 1 < channels ? low + height * width : 0;
-        __builtin_memset(target, 0, (size_t)stride * sizeof *target);
-        __builtin_memset(target + (height + 1) * stride, 0, (size_t)stride * sizeof *target);
+        zero_pair_border(target, stride, height, width);
         for (int64_t y = 0; y < height; y++) {
             uint32_t *row = target + (y + 1) * stride;
             const float *lows = low + y * width;
-            row[0] = 0;
             if (high) {
                 const float *highs = high + y * width;
                 for (int64_t x = 0; x < width; x++) row[x + 1] = bf16_bits(lows[x]) | bf16_bits(highs[x]) << 16;
             } else {
                 for (int64_t x = 0; x < width; x++) row[x + 1] = bf16_bits(lows[x]);
             }
-            __builtin_memset(row + width + 1, 0, (size_t)(stride - width - 1) * sizeof *row);
         }
     }
 }
@@ -103,16 +111,7 @@ void unet_conv3x3_pad_bf16_pairs(int path, const float *input, int64_t channels,
 
 void unet_conv3x3_zero_pair_borders(uint32_t *padded, int64_t stride, int64_t height, int64_t width, int64_t pair_begin,
                                     int64_t pair_end) {
-    const int64_t plane = stride * (height + 2);
-    for (int64_t p = pair_begin; p < pair_end; p++) {
-        uint32_t *target = padded + p * plane;
-        __builtin_memset(target, 0, (size_t)stride * sizeof *target);
-        __builtin_memset(target + (height + 1) * stride, 0, (size_t)stride * sizeof *target);
-        for (int64_t y = 1; y <= height; y++) {
-            target[y * stride] = 0;
-            __builtin_memset(target + y * stride + width + 1, 0, (size_t)(stride - width - 1) * sizeof *target);
-        }
-    }
+    for (int64_t p = pair_begin; p < pair_end; p++) zero_pair_border(padded + p * stride * (height + 2), stride, height, width);
 }
 
 void unet_conv3x3_pack_weights_bf16_pairs(const float *weights, int64_t out_channels, int64_t in_channels, uint32_t *packed) {

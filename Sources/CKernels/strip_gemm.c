@@ -94,10 +94,11 @@ int unet_strip_gemm(int avx512, const float *packed, int64_t m, int64_t k, const
 #include "strip_gemm_bf16.inc"
 #endif
 
-enum { BF16_ROWS = 8 };
+enum { BF16_ROWS = 8 };  // strip_gemm_bf16.inc's OB: rows per block of packed A
 
 int64_t unet_strip_gemm_bf16_packed_words(int64_t m, int64_t k) { return (m + BF16_ROWS - 1) / BF16_ROWS * BF16_ROWS * ((k + 1) / 2); }
 
+// Two strips (the .inc's NV) of k/2 pairs.
 int64_t unet_strip_gemm_bf16_scratch_words(int64_t k) { return (k + 1) / 2 * 2 * UNET_STRIP_GEMM_COLUMNS; }
 
 void unet_strip_gemm_bf16_pack(const float *a, int64_t m, int64_t k, uint32_t *packed) {

@@ -144,11 +144,11 @@ struct DoubleConv: Sendable {
                  parallel: ParallelBands, name: @autoclosure () -> String = "", profile: LayerProfile? = nil) {
         let paired = pairedBF16Kernels(width: width)
         // The second kernel's padded pairs, after the first one's padded input.
-        let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + (paired?.0.paddedCount(height: height, width: width) ?? 0)))
+        let pairs = paired.map { UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + $0.0.paddedCount(height: height, width: width))) }
         for (index, conv) in [first, second].enumerated() {
             let source = index == 0 ? input : UnsafePointer(middle), target = index == 0 ? middle : output
             let run = {
-                if let (firstKernel, secondKernel) = paired, let norms = batchNormsAfterBF16 {
+                if let (firstKernel, secondKernel) = paired, let pairs, let norms = batchNormsAfterBF16 {
                     (index == 0 ? firstKernel : secondKernel)
                         .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
                                  parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
