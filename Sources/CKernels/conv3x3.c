@@ -29,7 +29,7 @@
 #endif
 
 // bf16 pairs (conv3x3_bf16.inc): the portable emulation everywhere, the instruction on x86-64. On Zen 4,
-// 8 channels × 2 vectors measured best: 3 and 4 vectors ran 13% and 29% slower (width 16, 512² tile).
+// 8 channels × 2 vectors measured best: 3 and 4 vectors ran 7% and 25% slower (width 16, 512² tile).
 #define VL 16
 #define OB 8
 #define NV 2
