@@ -2,14 +2,19 @@ import SlideIO
 
 /// The slide with the mask tinted green and its contours drawn yellow, at full resolution up to
 /// `maximumSide`, box-downscaled by an integer factor beyond it. Rows arrive one at a time; each is
-/// drawn once the row below it is known (contours need both neighbours).
+/// drawn once the row below it is known (contours need both neighbours). It thresholds the
+/// probabilities itself, so it shares nothing with the slide's other outputs and can be fed on a
+/// thread of its own.
 final class OverlayWriter {
     let factor: Int
     let outputWidth: Int, outputHeight: Int
     private let width: Int, height: Int
     private let writer: PNGRowWriter
-    private var previousMask: [UInt8]?
-    private var pendingMask: [UInt8]?
+    private let threshold: Float
+    /// Mask rows (255 positive, 0 not): the row above the pending one, the pending one, the newest.
+    /// Rotated, never reallocated.
+    private var above: [UInt8], pending: [UInt8], newest: [UInt8]
+    private var hasAbove = false, hasPending = false
     private var pendingPixels: [UInt8] = []
     private var rowsDrawn = 0
     private var blockSums: [UInt32]
@@ -25,9 +30,13 @@ final class OverlayWriter {
         (0..<256).map { UInt8(Float($0) * (1 - tint.alpha) + target * tint.alpha) }
     }
 
-    init(path: String, width: Int, height: Int, maximumSide: Int) throws(SlideError) {
+    init(path: String, width: Int, height: Int, threshold: Float, maximumSide: Int) throws(SlideError) {
         self.width = width
         self.height = height
+        self.threshold = threshold
+        above = [UInt8](repeating: 0, count: width)
+        pending = above
+        newest = above
         factor = max(1, (max(width, height) + maximumSide - 1) / maximumSide)
         outputWidth = (width + factor - 1) / factor
         outputHeight = (height + factor - 1) / factor
@@ -37,9 +46,19 @@ final class OverlayWriter {
         backgroundRow = [UInt8](repeating: 0, count: width)
     }
 
-    func add(pixels: UnsafeBufferPointer<UInt8>, mask: [UInt8]) throws(SlideError) {
-        if pendingMask != nil { try drawPending(nextMask: mask) }
-        pendingMask = mask
+    /// Adds the next row: its RGB pixels and its foreground probabilities (`width` each).
+    func add(pixels: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
+        let threshold = threshold
+        newest.withUnsafeMutableBufferPointer { mask in
+            for x in mask.indices { mask[x] = probabilities[x] >= threshold ? 255 : 0 }
+        }
+        if hasPending {
+            try drawPending(below: newest)
+            swap(&above, &pending)  // the drawn row is now the one above
+            hasAbove = true
+        }
+        swap(&pending, &newest)
+        hasPending = true
         if pendingPixels.count == pixels.count {
             pendingPixels.withUnsafeMutableBufferPointer { _ = $0.initialize(from: pixels) }
         } else {
@@ -48,7 +67,7 @@ final class OverlayWriter {
     }
 
     func finish() throws(SlideError) {
-        if pendingMask != nil { try drawPending(nextMask: nil) }
+        if hasPending { try drawPending(below: backgroundRow) }
         if blockRows > 0 { try flushBlock() }
         try writer.finish()
     }
@@ -57,11 +76,12 @@ final class OverlayWriter {
 
     func publish() throws(SlideError) { try writer.publish() }
 
-    private func drawPending(nextMask: [UInt8]?) throws(SlideError) {
-        let mask = pendingMask!, width = width, contour = Self.contour, tinted = Self.tinted
-        mask.withUnsafeBufferPointer { mask in
-            (previousMask ?? backgroundRow).withUnsafeBufferPointer { above in
-                (nextMask ?? backgroundRow).withUnsafeBufferPointer { below in
+    /// Draws the pending row, given the mask row below it, and writes it out.
+    private func drawPending(below: [UInt8]) throws(SlideError) {
+        let width = width, contour = Self.contour, tinted = Self.tinted
+        pending.withUnsafeBufferPointer { mask in
+            (hasAbove ? above : backgroundRow).withUnsafeBufferPointer { above in
+                below.withUnsafeBufferPointer { below in
                     pendingPixels.withUnsafeMutableBufferPointer { pixels in
                         for x in 0..<width where mask[x] != 0 {
                             let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
@@ -73,8 +93,6 @@ final class OverlayWriter {
                 }
             }
         }
-        previousMask = mask
-        pendingMask = nil
         if factor == 1 {
             try pendingPixels.withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
         } else {

@@ -32,7 +32,7 @@ final class SlideOutputs {
         }
         probability = try paths[.prob].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
         overlay = try paths[.overlay].map { (path) throws(SlideError) in
-            try OverlayWriter(path: path, width: width, height: height, maximumSide: overlayMaximumSide)
+            try OverlayWriter(path: path, width: width, height: height, threshold: threshold, maximumSide: overlayMaximumSide)
         }
         pyramid = try paths[.pyramid].map { (path) throws(SlideError) in
             try PyramidTIFFWriter(path: path, width: width, height: height,
@@ -49,12 +49,24 @@ final class SlideOutputs {
 
     /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows (RGB).
     func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {
+        try consumeExceptOverlay(firstRow: firstRow, rows: rows, probabilities: probabilities)
+        try consumeOverlay(rows: rows, probabilities: probabilities, pixels: pixels)
+    }
+
+    /// The part of `consume` that feeds every output but the overlay. It shares no state with
+    /// `consumeOverlay`, so the two may run on two threads at once (each fed its rows in order).
+    func consumeExceptOverlay(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
+        let threshold = threshold
         for row in 0..<rows {
             let values = UnsafeBufferPointer(rebasing: probabilities[(row * width)..<((row + 1) * width)])
-            for x in 0..<width {
-                let positive = values[x] >= threshold
-                maskRow[x] = positive ? 255 : 0
-                positivePixels += positive ? 1 : 0
+            positivePixels += maskRow.withUnsafeMutableBufferPointer { mask in
+                var positives = 0
+                for x in mask.indices {
+                    let positive = values[x] >= threshold
+                    mask[x] = positive ? 255 : 0
+                    positives &+= positive ? 1 : 0
+                }
+                return positives
             }
             if let truth {
                 truthRow.withUnsafeMutableBufferPointer { truth.fill(row: firstRow + row, into: $0) }
@@ -69,22 +81,36 @@ final class SlideOutputs {
                 for x in 0..<width { probabilityRow[x] = UInt8((min(max(values[x], 0), 1) * 255).rounded()) }
                 try probabilityRow.withUnsafeBufferPointer { (row) throws(SlideError) in try probability.write(row: row) }
             }
-            if let overlay {
-                try pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
-                    try overlay.add(pixels: UnsafeBufferPointer(rebasing: rgb[(row * width * 3)..<((row + 1) * width * 3)]), mask: maskRow)
-                }
+        }
+    }
+
+    /// The overlay's part of `consume` (see `consumeExceptOverlay`).
+    func consumeOverlay(rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {
+        guard let overlay else { return }
+        try pixels.withUnsafeBufferPointer { (rgb) throws(SlideError) in
+            for row in 0..<rows {
+                try overlay.add(pixels: UnsafeBufferPointer(rebasing: rgb[(row * width * 3)..<((row + 1) * width * 3)]),
+                                probabilities: UnsafeBufferPointer(rebasing: probabilities[(row * width)..<((row + 1) * width)]))
             }
         }
     }
 
     /// Finishes every file (flushed and fsynced, still under temporary names).
     func finish() throws(SlideError) {
+        try finishExceptOverlay()
+        try finishOverlay()
+    }
+
+    /// `finish` for what `consumeExceptOverlay` feeds.
+    func finishExceptOverlay() throws(SlideError) {
         try mask?.finish()
         try probability?.finish()
-        try overlay?.finish()
         try pyramid?.finish()
         try objects.finish()
     }
+
+    /// `finish` for the overlay.
+    func finishOverlay() throws(SlideError) { try overlay?.finish() }
 
     /// Renames every file into place; if one rename fails, those already renamed are removed again,
     /// so the slide has all its outputs or none.

@@ -198,13 +198,31 @@ public final class SlideSegmenter {
         }
         try encoder.join()
         try stitcher.advance(to: networkHeight, emit: deliver)
-        encodeFinished()
-        timings.encode += try encoder.join() - prefetchSeconds
-        timings.decode += prefetchSeconds
         if var resampler = upsampler {
             try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
         }
-        try timed(\.encode) { () throws(SlideError) in try outputs.finish() }
+        // Nothing is left to infer, so the last rows are encoded and the files finished (fsync included)
+        // on two threads at once: the overlay, the larger part, on the encoder's, the rest on this one.
+        let lastChunks = finished
+        finished = []
+        encoder.start { () throws(SlideError) in
+            for chunk in lastChunks {
+                try chunk.values.withUnsafeBufferPointer { (values) throws(SlideError) in
+                    try outputs.consumeOverlay(rows: chunk.rows, probabilities: values, pixels: chunk.pixels)
+                }
+            }
+            try outputs.finishOverlay()
+        }
+        try timed(\.encode) { () throws(SlideError) in
+            for chunk in lastChunks {
+                try chunk.values.withUnsafeBufferPointer { (values) throws(SlideError) in
+                    try outputs.consumeExceptOverlay(firstRow: chunk.firstRow, rows: chunk.rows, probabilities: values)
+                }
+            }
+            try outputs.finishExceptOverlay()
+        }
+        timings.encode += try encoder.join() - prefetchSeconds
+        timings.decode += prefetchSeconds
 
         timings.total = (clock.now - started).seconds
         let pixels = Double(slide.width * slide.height)
