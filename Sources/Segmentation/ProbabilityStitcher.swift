@@ -27,20 +27,27 @@ struct ProbabilityStitcher {
         sums = [Float](repeating: 0, count: width * tileHeight)
     }
 
+    /// Calls its body on consecutive ranges covering `0..<count`, possibly on several threads at once
+    /// (`UNetRunner.split`): each row's sums depend on that row alone, so any split gives the same result.
+    typealias RowSplitter = (_ count: Int, _ body: (Range<Int>) -> Void) -> Void
+    static func oneThread(_ count: Int, _ body: (Range<Int>) -> Void) { body(0..<count) }
+
     /// Adds a tile's probabilities (`tileWidth` wide, `rows × columns` valid) at (`x`, `y`);
     /// `y` must lie in the current window. A nil probability is a skipped tile: it votes 0 (its weight
     /// is already in the totals).
-    mutating func add(_ probability: UnsafePointer<Float>?, x: Int, y: Int, rows: Int, columns: Int) {
+    mutating func add(_ probability: UnsafePointer<Float>?, x: Int, y: Int, rows: Int, columns: Int, split: RowSplitter = Self.oneThread) {
         precondition(y >= windowStart && y + rows <= windowStart + tileHeight)
         guard let probability else { return }
         let width = self.width, tileWidth = self.tileWidth, top = y - windowStart
         rowWeights.withUnsafeBufferPointer { rowWeights in
             columnWeights.withUnsafeBufferPointer { columnWeights in
                 sums.withUnsafeMutableBufferPointer { sums in
-                    for row in 0..<rows {
-                        let base = (top + row) * width + x, tileRow = row * tileWidth, rowWeight = rowWeights[row]
-                        for column in 0..<columns {
-                            sums[base + column] += rowWeight * columnWeights[column] * probability[tileRow + column]
+                    split(rows) { tileRows in
+                        for row in tileRows {
+                            let base = (top + row) * width + x, tileRow = row * tileWidth, rowWeight = rowWeights[row]
+                            for column in 0..<columns {
+                                sums[base + column] += rowWeight * columnWeights[column] * probability[tileRow + column]
+                            }
                         }
                     }
                 }
@@ -49,18 +56,21 @@ struct ProbabilityStitcher {
     }
 
     /// Emits the finished rows above `nextRow` (the next tile row's top) and slides the window down.
-    mutating func advance<E: Error>(to nextRow: Int, emit: (_ firstRow: Int, _ rows: Int, _ probabilities: UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
+    mutating func advance<E: Error>(to nextRow: Int, split: RowSplitter = Self.oneThread,
+                                    emit: (_ firstRow: Int, _ rows: Int, _ probabilities: UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
         let finished = min(nextRow - windowStart, tileHeight)
         guard finished > 0 else { return }
         let width = self.width, start = windowStart
         rowTotals.withUnsafeBufferPointer { rowTotals in
             columnTotals.withUnsafeBufferPointer { columnTotals in
                 sums.withUnsafeMutableBufferPointer { sums in
-                    for row in 0..<finished {
-                        let rowTotal = rowTotals[start + row], base = row * width
-                        for x in 0..<width {
-                            let total = rowTotal * columnTotals[x]
-                            sums[base + x] = total > 0 ? sums[base + x] / total : 0
+                    split(finished) { rows in
+                        for row in rows {
+                            let rowTotal = rowTotals[start + row], base = row * width
+                            for x in 0..<width {
+                                let total = rowTotal * columnTotals[x]
+                                sums[base + x] = total > 0 ? sums[base + x] / total : 0
+                            }
                         }
                     }
                 }

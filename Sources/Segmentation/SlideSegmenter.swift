@@ -150,7 +150,7 @@ public final class SlideSegmenter {
         let rowOrigins = grid.rowOrigins
         for (index, y) in rowOrigins.enumerated() {
             try encoder.join()  // the outputs and the slide are the encoder's until then
-            try stitcher.advance(to: y, emit: deliver)  // emitting is timed as decode + encode
+            try stitcher.advance(to: y, split: runner.split, emit: deliver)  // emitting is timed as decode + encode
             let rows = min(tileHeight, networkHeight - y)
             if !prefetch { encodeFinished() }  // while this thread decodes the band
             let networkBand = try timed(\.decode) { () throws(SlideError) in
@@ -187,7 +187,9 @@ public final class SlideSegmenter {
                         }
                     }
                     try timed(\.stitch) {
-                        probability.withUnsafeBufferPointer { stitcher.add($0.baseAddress!, x: x, y: y, rows: rows, columns: columns) }
+                        probability.withUnsafeBufferPointer {
+                            stitcher.add($0.baseAddress!, x: x, y: y, rows: rows, columns: columns, split: runner.split)
+                        }
                     }
                     tilesRun += 1
                 }
@@ -197,7 +199,7 @@ public final class SlideSegmenter {
             }
         }
         try encoder.join()
-        try stitcher.advance(to: networkHeight, emit: deliver)
+        try stitcher.advance(to: networkHeight, split: runner.split, emit: deliver)
         if var resampler = upsampler {
             try resampler.finish { (first, count, values) throws(SlideError) in try write(first, count, values) }
         }
