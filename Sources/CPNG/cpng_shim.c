@@ -1,4 +1,6 @@
+#define _GNU_SOURCE  /* sync_file_range */
 #include "cpng_shim.h"
+#include <fcntl.h>
 #include <png.h>
 #include <isa-l/igzip_lib.h>
 #include <setjmp.h>
@@ -84,6 +86,13 @@ unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, i
     return writer;
 }
 
+/* Starts writing out what the file holds so far without waiting for it: the fsync at the end then
+   waits only for the last chunk (a 1952² overlay: 3.5 → 0.25 ms), and a large image never piles up
+   as dirty pages. Failures surface at the closing fflush and fsync. */
+static void start_writeback(unet_png_writer *writer) {
+    if (fflush(writer->file) == 0) (void)sync_file_range(fileno(writer->file), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Deflates `count` bytes (the last call: end_of_stream, no bytes), writing each full buffer as an IDAT
    chunk, and at the end the rest. libpng's chunk writer may longjmp: call under the caller's setjmp. */
 static int deflate_into_idat(unet_png_writer *writer, uint8_t *bytes, uint32_t count, int end) {
@@ -102,6 +111,7 @@ static int deflate_into_idat(unet_png_writer *writer, uint8_t *bytes, uint32_t c
             png_write_chunk(writer->png, (png_const_bytep) "IDAT", writer->idat, IDAT_BYTES - stream->avail_out);
             stream->next_out = writer->idat;
             stream->avail_out = IDAT_BYTES;
+            start_writeback(writer);
         }
         if (finished) return 1;
     } while (stream->avail_in > 0 || end);
