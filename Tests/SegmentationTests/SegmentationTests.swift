@@ -48,6 +48,43 @@ import UNetEngine
                 Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
     }
 
+    @Test func overlayTintsExactlyTheMaskAndOutlinesItsEdges() throws {
+        // The overlay thresholds its rows itself, and its last band is drawn on another thread than
+        // the mask's: pixel by pixel it must still be the slide where the mask is 0, the contour colour
+        // on the mask's edge (a 4-neighbour outside, or the image border) and the tint inside.
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let slidePath = Self.fixture("slides/histo_he.tif")
+        // The threshold near this model's median probability: about half the pixels positive, in regions with insides.
+        _ = try segmenter().segment(slidePath: slidePath, outputDirectory: out, options: SegmentationOptions(tile: 128, overlap: 16, threshold: 0.474))
+        let slide = try TIFFSlide(path: slidePath).readAll()
+        let mask = try PNGImage.readGray(out + "/histo_he.mask.png"), overlay = try PNGImage.readRGB(out + "/histo_he.overlay.png")
+        let width = slide.width, height = slide.height
+        #expect(overlay.width == width && overlay.height == height && mask.width == width)
+        let positives = mask.pixels.filter { $0 == 255 }.count
+        #expect(positives > width * height / 4 && positives < width * height * 3 / 4)
+        let tint = OverlayWriter.tint, targets = [tint.r, tint.g, tint.b]
+        func positive(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height && mask.pixels[y * width + x] == 255 }
+        var wrong = 0, insides = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                let source = slide.pixels[(3 * (y * width + x))...].prefix(3), drawn = overlay.pixels[(3 * (y * width + x))...].prefix(3)
+                let expected: [UInt8]
+                if !positive(x, y) {
+                    expected = Array(source)
+                } else if !positive(x - 1, y) || !positive(x + 1, y) || !positive(x, y - 1) || !positive(x, y + 1) {
+                    expected = OverlayWriter.contour
+                } else {
+                    expected = zip(source, targets).map { UInt8(Float($0) * (1 - tint.alpha) + $1 * tint.alpha) }
+                    insides += 1
+                }
+                if Array(drawn) != expected { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0, "\(wrong) overlay pixels differ from the slide, tint and contour the mask implies")
+        #expect(insides > 0 && insides < positives)  // both tinted insides and contours were checked
+    }
+
     @Test func groundTruthIdenticalToThePredictionScoresOne() throws {
         let out = try temporaryDirectory(), truthDirectory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: truthDirectory) }
