@@ -48,7 +48,11 @@ import Glibc
         #expect(fd >= 0)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
         close(fd)
-        try waitUntil(timeout: 30, "the file is set aside") { daemon.files("failed").count == 2 }
+        // The report's temporary file counts too while it is being written: wait for the report itself.
+        try waitUntil(timeout: 30, "the file is set aside") {
+            let failed = daemon.files("failed")
+            return failed.count == 2 && failed.contains { $0.hasSuffix(".error.json") }
+        }
         let report = daemon.files("failed").first { $0.hasSuffix(".error.json") } ?? ""
         #expect(report.hasPrefix("unreadable-name-"))
         #expect((try Self.json(daemon.root + "/failed/" + report)["reason"] as? String)?.contains("not valid UTF-8") == true)
