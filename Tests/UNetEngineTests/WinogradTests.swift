@@ -73,6 +73,39 @@ import UNetCore
         }
     }
 
+    /// The 2×2 max pooling the output transform writes beside the output (for the next encoder level)
+    /// against `MaxPool2x2` over that output: bit for bit, fp32 and through a bf16 BatchNorm, with both
+    /// instantiations, at odd sizes (floor pooling, a tile row cut by the edge), in one band and in several.
+    /// The output itself is unchanged by pooling.
+    @Test(arguments: shapes)
+    func poolingInTheOutputTransformMatchesThePass(shape: (Int, Int, Int, Int)) {
+        let (height, width) = (shape.2, shape.3)
+        for bf16 in [false, true] {
+            let (conv, input) = Self.layer(shape, bf16: bf16)
+            var generator = SystemRandomNumberGenerator()
+            let norm = bf16 ? (scale: (0..<shape.1).map { _ in Float.random(in: -2...2, using: &generator) },
+                               shift: (0..<shape.1).map { _ in Float.random(in: -0.5...0.5, using: &generator) }) : nil
+            for vectorised in CPUPath.avx2.isSupported ? [false, true] : [false] {
+                let fast = WinogradConv3x3(conv, vectorised: vectorised, bf16Products: bf16)
+                let plain = Self.forward(fast, input, height: height, width: width, relu: !bf16, bf16BatchNorm: norm)
+                var pooled = [Float](repeating: .nan, count: shape.1 * (height / 2) * (width / 2))
+                let output = pooled.withUnsafeMutableBufferPointer { pooled in
+                    Self.forward(fast, input, height: height, width: width, relu: !bf16, bf16BatchNorm: norm, pooled: pooled.baseAddress!)
+                }
+                var expected = [Float](repeating: 0, count: pooled.count)
+                plain.withUnsafeBufferPointer { source in
+                    expected.withUnsafeMutableBufferPointer { target in
+                        MaxPool2x2.forward(input: source.baseAddress!, channels: shape.1, height: height, width: width, output: target.baseAddress!)
+                    }
+                }
+                let context = "bf16 \(bf16), vectorised \(vectorised)"
+                #expect(zip(plain, output).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(context): pooling changed the output")
+                let differing = zip(expected, pooled).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(context): \(differing) of \(pooled.count) pooled values differ from MaxPool2x2")
+            }
+        }
+    }
+
     private func check(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int), vectorised: Bool, avx512: Bool = false) {
         let (conv, input) = Self.layer(shape, bf16: false)
         #expect(WinogradConv3x3.isWorthwhile(for: conv, directKernel: nil))
@@ -96,7 +129,7 @@ import UNetCore
 
     /// The layer's output (with ReLU unless told otherwise), over two workers.
     private static func forward(_ fast: WinogradConv3x3, _ input: [Float], height: Int, width: Int, relu: Bool = true,
-                                bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) -> [Float] {
+                                bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, pooled: UnsafeMutablePointer<Float>? = nil) -> [Float] {
         let scratchPerWorker = fast.scratchCount(height: height, width: width)
         var scratch = [Float](repeating: 0, count: 2 * scratchPerWorker)
         var output = [Float](repeating: -1, count: fast.outputChannels * height * width)
@@ -105,7 +138,7 @@ import UNetCore
                 output.withUnsafeMutableBufferPointer { y in
                     fast.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: relu,
                                  scratch: s.baseAddress!, scratchPerWorker: scratchPerWorker, parallel: ParallelBands(workers: 2),
-                                 bf16BatchNorm: bf16BatchNorm)
+                                 bf16BatchNorm: bf16BatchNorm, pooled: pooled)
                 }
             }
         }

@@ -80,11 +80,14 @@ void unet_winograd4_input(int vectorised, const float *input, int64_t channels, 
 /// out[o][y][x] = act(bias[o] + (Aᵀ M A)) from the products M[ξ][o][t] (M[ξ] at products + ξ · xi_stride,
 /// rows `tiles` floats apart), rows past the height left alone. With `norm_scale` and `norm_shift` (per
 /// output channel; else NULL), each output is then what the next bf16 convolution reads,
-/// bf16(max(bf16(out)·scale + shift, 0)), as for unet_conv3x3_bf16_pairs.
+/// bf16(max(bf16(out)·scale + shift, 0)), as for unet_conv3x3_bf16_pairs. With `pooled` (else NULL),
+/// also its 2×2 max pooling (floor: ⌊height/2⌋ × ⌊width/2⌋ per channel, as torch's MaxPool2d(2)), each
+/// value max(max(a, b), max(c, d)) over the final outputs as Swift's max orders them (NaN kept only
+/// where it comes first): a tile's 4 rows give 2 pooled rows, so no band needs another's outputs.
 void unet_winograd4_output(int vectorised, const float *products, int64_t out_channels, int64_t tiles, int64_t height,
                            int64_t width, int64_t tile_row_begin, int64_t tile_row_end, int64_t xi_stride,
                            const float *bias, int relu, const float *norm_scale, const float *norm_shift, float *output,
-                           float *scratch);
+                           float *pooled, float *scratch);
 
 /// Matrix products C = A·B for the Winograd layers, on x86-64 CPUs with AVX2 + FMA. A (m × k,
 /// row-major) is packed once by unet_strip_gemm_pack into unet_strip_gemm_packed_floats(m, k) floats; B

@@ -68,14 +68,21 @@ struct DoubleConv: Sendable {
         /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
         /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
         /// else in a pass of its own.
+        /// Whether `forward` can pool its output as it writes it (`pooled`): Winograd's output transform can.
+        var poolsAsItWrites: Bool {
+            if case .winograd = self { true } else { false }
+        }
+
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
-                     scratchPerWorker: Int, parallel: ParallelBands) {
+                     scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil) {
+            precondition(pooled == nil || poolsAsItWrites, "only Winograd pools as it writes")
             let relu = relu && bf16BatchNorm == nil
             switch self {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
-                             scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel, bf16BatchNorm: bf16BatchNorm)
+                             scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel, bf16BatchNorm: bf16BatchNorm,
+                             pooled: pooled)
                 return
             case .direct(let direct, let wide):
                 if let wide, !direct.isFaster(width: width) {
@@ -138,11 +145,16 @@ struct DoubleConv: Sendable {
         return (first, second)
     }
 
-    /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`.
+    /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`. With
+    /// `pooled`, where the second kernel can (`poolsAsItWrites`), the output's 2×2 max pooling is written
+    /// there as well, saving the next level a pass over this one; returns whether it was.
+    @discardableResult
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
-                 parallel: ParallelBands, name: @autoclosure () -> String = "", profile: LayerProfile? = nil) {
+                 parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil, name: @autoclosure () -> String = "",
+                 profile: LayerProfile? = nil) -> Bool {
         let paired = pairedBF16Kernels(width: width)
+        let pooling = paired == nil && kernels[1].poolsAsItWrites ? pooled : nil
         // The second kernel's padded pairs, after the first one's padded input.
         let pairs = paired.map { UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + $0.0.paddedCount(height: height, width: width))) }
         for (index, conv) in [first, second].enumerated() {
@@ -156,12 +168,14 @@ struct DoubleConv: Sendable {
                 } else {
                     kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
                                            bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
-                                           scratchPerWorker: columnsPerWorker, parallel: parallel)
+                                           scratchPerWorker: columnsPerWorker, parallel: parallel, pooled: index == 1 ? pooling : nil)
                 }
             }
             guard let profile else { run(); continue }
-            profile.measure("\(name()).conv\(index + 1)", kernel: kernels[index].name(width: width), input: conv.inputChannels,
+            let kernel = kernels[index].name(width: width) + (index == 1 && pooling != nil ? "+pool" : "")
+            profile.measure("\(name()).conv\(index + 1)", kernel: kernel, input: conv.inputChannels,
                             output: conv.outputChannels, height: height, width: width, kernelSize: 3, run)
         }
+        return pooling != nil
     }
 }

@@ -191,9 +191,11 @@ struct WinogradConv3x3: Sendable {
 
     /// With `bf16BatchNorm`, each output is rounded, normalised and rounded again by the output transform,
     /// as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
+    /// With `pooled`, the output's 2×2 max pooling (`MaxPool2x2`, ⌊height/2⌋ × ⌊width/2⌋ per channel) is
+    /// written there too, bit for bit as that pass would, from each tile's rows while they are in cache.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands,
-                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil) {
+                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, pooled: UnsafeMutablePointer<Float>? = nil) {
         let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4
         let rowBuffers = Int(unet_winograd4_scratch_floats(Int64(width)))
         // A worker's row buffers for the transforms, then its bf16 GEMM's paired strips, after the band's matrices.
@@ -207,7 +209,7 @@ struct WinogradConv3x3: Sendable {
             parallel.split(count: Self.points) { worker, points in multiply(band, points: points, pairs: buffers(worker, after: band).pairs) }
             parallel.split(count: outputChannels) { worker, channels in
                 transformOutput(band, channels: channels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
-                                output: output, rowBuffer: buffers(worker, after: band).rows)
+                                output: output, pooled: pooled, rowBuffer: buffers(worker, after: band).rows)
             }
             return
         }
@@ -218,7 +220,7 @@ struct WinogradConv3x3: Sendable {
             transformInput(input, height: height, width: width, band: band, rowBuffer: rowBuffer)
             multiply(band, points: 0..<Self.points, pairs: pairs)
             transformOutput(band, channels: 0..<outputChannels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
-                            output: output, rowBuffer: rowBuffer)
+                            output: output, pooled: pooled, rowBuffer: rowBuffer)
         }
     }
 
@@ -261,11 +263,13 @@ struct WinogradConv3x3: Sendable {
         }
     }
 
-    /// Output channels `channels` of the band's rows from M[ξ], with bias and ReLU or the bf16 BatchNorm.
+    /// Output channels `channels` of the band's rows from M[ξ], with bias and ReLU or the bf16 BatchNorm
+    /// (and their pooling, with `pooled`).
     private func transformOutput(_ band: Band, channels: Range<Int>, height: Int, width: Int, relu: Bool,
                                  bf16BatchNorm: (scale: [Float], shift: [Float])?, output: UnsafeMutablePointer<Float>,
-                                 rowBuffer: UnsafeMutablePointer<Float>) {
+                                 pooled: UnsafeMutablePointer<Float>?, rowBuffer: UnsafeMutablePointer<Float>) {
         let first = channels.lowerBound, normScale = bf16BatchNorm?.scale ?? [], normShift = bf16BatchNorm?.shift ?? []
+        let pooledChannels = pooled.map { $0 + first * (height / 2) * (width / 2) }
         bias.withUnsafeBufferPointer { b in
             normScale.withUnsafeBufferPointer { scale in
                 normShift.withUnsafeBufferPointer { shift in
@@ -274,7 +278,7 @@ struct WinogradConv3x3: Sendable {
                                           Int64(band.outputStride), b.baseAddress! + first, relu ? 1 : 0,
                                           bf16BatchNorm == nil ? nil : scale.baseAddress! + first,
                                           bf16BatchNorm == nil ? nil : shift.baseAddress! + first,
-                                          output + first * height * width, rowBuffer)
+                                          output + first * height * width, pooledChannels, rowBuffer)
                 }
             }
         }
