@@ -107,6 +107,46 @@ import UNetCore
         #expect(paired.contains { $0 > 0 })
     }
 
+    /// Each chunk of rows max-pooled 2×2 as soon as the kernel has written it, against `MaxPool2x2` over
+    /// the whole output: bit for bit, for every kernel this CPU runs (the bf16 ones through a BatchNorm
+    /// in their store), at odd sizes and with 1, 2 and 3 workers (chunks of other lengths).
+    @Test(arguments: shapes) func poolingEachChunkAsItIsWrittenMatchesThePass(inputs: Int, outputs: Int, height: Int, width: Int) {
+        let kernels: [DirectConv3x3.Kernel] = [.portable16, .portableBF16] + (CPUPath.avx2.isSupported ? [.avx2] : [])
+            + (CPUPath.avx512.isSupported ? [.avx512] : []) + (CPUPath.avx512bf16.isSupported ? [.avx512bf16] : [])
+        var generator = SystemRandomNumberGenerator()
+        let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
+        let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        let input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let norm = (scale: (0..<outputs).map { _ in Float.random(in: -2...2, using: &generator) },
+                    shift: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
+        for kernel in kernels {
+            let pairs = kernel.takesBF16Pairs
+            let conv = pairs ? Conv2D(weight: weight, bias: bias).roundedToBF16() : Conv2D(weight: weight, bias: bias)
+            let direct = DirectConv3x3(conv, kernel: kernel)
+            for workers in 1...3 {
+                var scratch = [Float](repeating: .nan, count: workers * direct.scratchCount(height: height, width: width, workers: workers))
+                var output = [Float](repeating: .nan, count: outputs * height * width)
+                var pooled = [Float](repeating: .nan, count: outputs * (height / 2) * (width / 2)), expected = pooled
+                input.withUnsafeBufferPointer { x in
+                    scratch.withUnsafeMutableBufferPointer { s in
+                        output.withUnsafeMutableBufferPointer { y in
+                            pooled.withUnsafeMutableBufferPointer { p in
+                                direct.forward(input: x.baseAddress!, height: height, width: width, output: y.baseAddress!, relu: !pairs,
+                                               scratch: s.baseAddress!, parallel: ParallelBands(workers: workers),
+                                               bf16BatchNorm: pairs ? norm : nil, pooled: p.baseAddress!)
+                            }
+                            expected.withUnsafeMutableBufferPointer { e in
+                                MaxPool2x2.forward(input: y.baseAddress!, channels: outputs, height: height, width: width, output: e.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                let differing = zip(expected, pooled).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(kernel), \(workers) workers: \(differing) of \(pooled.count) pooled values differ")
+            }
+        }
+    }
+
     /// The bf16 kernel with a BatchNorm in its store against the same kernel followed by
     /// `BFloat16.roundThroughBatchNorm`: bit for bit, NaN and huge inputs included.
     private func expectFusedBatchNormMatchesThePass(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {

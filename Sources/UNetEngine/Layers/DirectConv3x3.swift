@@ -109,13 +109,24 @@ struct DirectConv3x3: Sendable {
     /// the kernel's store, as `BFloat16.roundThroughBatchNorm` would do in a pass of its own. A bf16
     /// kernel can also take its input already padded into pairs (`paddedInput`, by the previous
     /// convolution, with no pass of its own) and write its output that way for the next one
-    /// (`pairedOutput`, of `paddedCount` pairs of the next convolution, needs `bf16BatchNorm`).
+    /// (`pairedOutput`, of `paddedCount` pairs of the next convolution, needs `bf16BatchNorm`). With
+    /// `pooled`, each chunk of rows is also max-pooled 2×2 there (`MaxPool2x2`) as soon as it is written.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands,
                  bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, paddedInput: UnsafeMutablePointer<UInt32>? = nil,
-                 pairedOutput: UnsafeMutablePointer<UInt32>? = nil) {
+                 pairedOutput: UnsafeMutablePointer<UInt32>? = nil, pooled: UnsafeMutablePointer<Float>? = nil) {
+        precondition(pooled == nil || pairedOutput == nil, "a paired output has no fp32 rows to pool")
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
-        let rowsPerChunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
+        let chunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
+        // Even when pooling, so that each pooled row's two input rows lie in one chunk (a row's values never
+        // depend on the chunking).
+        let rowsPerChunk = pooled == nil ? chunk : (chunk + 1) / 2 * 2
+        let outputChannels = outputChannels
+        func pool(_ rows: Range<Int>) {
+            guard let pooled else { return }
+            MaxPool2x2.forward(input: output, channels: outputChannels, height: height, width: width, output: pooled,
+                               rows: rows.lowerBound / 2..<min(rows.upperBound / 2, height / 2))
+        }
         switch weights {
         case .floats(let packed):
             precondition(bf16BatchNorm == nil && paddedInput == nil && pairedOutput == nil, "only the bf16 kernels take pairs")
@@ -141,6 +152,7 @@ struct DirectConv3x3: Sendable {
                                                   Int64(outputChannels), output, Int64(height * width),
                                                   Int64(rows.lowerBound), Int64(rows.upperBound), relu ? 1 : 0)
                         precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                        pool(rows)
                     }
                 }
             }
@@ -174,6 +186,7 @@ struct DirectConv3x3: Sendable {
                                                                      bf16BatchNorm == nil ? nil : scale.baseAddress,
                                                                      bf16BatchNorm == nil ? nil : shift.baseAddress, pairedOutput)
                                 precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
+                                pool(rows)
                             }
                         }
                     }

@@ -65,18 +65,33 @@ struct DoubleConv: Sendable {
             }
         }
 
-        /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
-        /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
-        /// else in a pass of its own.
-        /// Whether `forward` can pool its output as it writes it (`pooled`): Winograd's output transform can.
-        var poolsAsItWrites: Bool {
-            if case .winograd = self { true } else { false }
+        var outputChannels: Int {
+            switch self {
+            case .winograd(let fast): fast.outputChannels
+            case .direct(let direct, _): direct.outputChannels
+            case .shiftedRows(let shifted): shifted.outputChannels
+            case .im2col(let conv): conv.outputChannels
+            }
         }
 
+        /// Whether `forward` at this width can pool its output as it writes it (`pooled`): Winograd's output
+        /// transform and the direct kernels can, shifted rows and im2col cannot.
+        func poolsAsItWrites(width: Int) -> Bool {
+            switch self {
+            case .winograd: true
+            case .direct(let direct, let wide): wide == nil || direct.isFaster(width: width)
+            case .shiftedRows, .im2col: false
+            }
+        }
+
+        /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
+        /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
+        /// else in a pass of its own. With `pooled` (where `poolsAsItWrites`), the final output's 2×2 max
+        /// pooling is written there too.
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
                      scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil) {
-            precondition(pooled == nil || poolsAsItWrites, "only Winograd pools as it writes")
+            precondition(pooled == nil || poolsAsItWrites(width: width), "this kernel does not pool as it writes")
             let relu = relu && bf16BatchNorm == nil
             switch self {
             case .winograd(let fast):
@@ -90,10 +105,12 @@ struct DoubleConv: Sendable {
                                  scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
                 } else if direct.kernel.takesBF16Pairs {
                     direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch,
-                                   parallel: parallel, bf16BatchNorm: bf16BatchNorm)
+                                   parallel: parallel, bf16BatchNorm: bf16BatchNorm, pooled: pooled)
                     return
                 } else {
-                    direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
+                    // A BatchNorm pass still follows: pool after it, not in the kernel.
+                    direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel,
+                                   pooled: bf16BatchNorm == nil ? pooled : nil)
                 }
             case .shiftedRows(let shifted):
                 shifted.forward(input: input, height: height, width: width, output: output, relu: relu,
@@ -105,6 +122,12 @@ struct DoubleConv: Sendable {
             if let bf16BatchNorm {
                 BFloat16.roundThroughBatchNorm(output, scale: bf16BatchNorm.scale, shift: bf16BatchNorm.shift,
                                                plane: height * width, parallel: parallel)
+                if let pooled {
+                    parallel.split(count: outputChannels) { _, channels in
+                        MaxPool2x2.forward(input: output + channels.lowerBound * height * width, channels: channels.count, height: height,
+                                           width: width, output: pooled + channels.lowerBound * (height / 2) * (width / 2))
+                    }
+                }
             }
         }
     }
@@ -154,7 +177,7 @@ struct DoubleConv: Sendable {
                  parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil, name: @autoclosure () -> String = "",
                  profile: LayerProfile? = nil) -> Bool {
         let paired = pairedBF16Kernels(width: width)
-        let pooling = paired == nil && kernels[1].poolsAsItWrites ? pooled : nil
+        let pooling = kernels[1].poolsAsItWrites(width: width) ? pooled : nil
         // The second kernel's padded pairs, after the first one's padded input.
         let pairs = paired.map { UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + $0.0.paddedCount(height: height, width: width))) }
         for (index, conv) in [first, second].enumerated() {
@@ -164,7 +187,7 @@ struct DoubleConv: Sendable {
                     (index == 0 ? firstKernel : secondKernel)
                         .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
                                  parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
-                                 pairedOutput: index == 0 ? pairs : nil)
+                                 pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooling : nil)
                 } else {
                     kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
                                            bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,

@@ -24,12 +24,14 @@ struct PaddedPlacement {
 
 /// 2×2 max pooling with stride 2 (odd trailing rows and columns dropped, as PyTorch floors).
 enum MaxPool2x2 {
+    /// Pooled rows `rows` (all of them by default: ⌊height/2⌋) of every channel; each pooled row reads
+    /// only input rows 2·y and 2·y + 1, so a kernel can pool the rows it has just written.
     static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                        output: UnsafeMutablePointer<Float>) {
+                        output: UnsafeMutablePointer<Float>, rows: Range<Int>? = nil) {
         let outHeight = height / 2, outWidth = width / 2
         for c in 0..<channels {
             let source = input + c * height * width, destination = output + c * outHeight * outWidth
-            for y in 0..<outHeight {
+            for y in rows ?? 0..<outHeight {
                 let top = source + 2 * y * width, bottom = top + width, out = destination + y * outWidth
                 for x in 0..<outWidth {
                     out[x] = max(max(top[2 * x], top[2 * x + 1]), max(bottom[2 * x], bottom[2 * x + 1]))
