@@ -110,12 +110,14 @@ struct DirectConv3x3: Sendable {
     /// kernel can also take its input already padded into pairs (`paddedInput`, by the previous
     /// convolution, with no pass of its own) and write its output that way for the next one
     /// (`pairedOutput`, of `paddedCount` pairs of the next convolution, needs `bf16BatchNorm`). With
-    /// `pooled`, each chunk of rows is also max-pooled 2×2 there (`MaxPool2x2`) as soon as it is written.
+    /// `pooled`, each chunk of rows is also max-pooled 2×2 there (`MaxPool2x2`) as soon as it is written,
+    /// and then handed to `finishedRows` (on the worker that wrote it).
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands,
                  bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, paddedInput: UnsafeMutablePointer<UInt32>? = nil,
-                 pairedOutput: UnsafeMutablePointer<UInt32>? = nil, pooled: UnsafeMutablePointer<Float>? = nil) {
-        precondition(pooled == nil || pairedOutput == nil, "a paired output has no fp32 rows to pool")
+                 pairedOutput: UnsafeMutablePointer<UInt32>? = nil, pooled: UnsafeMutablePointer<Float>? = nil,
+                 finishedRows: ((Range<Int>) -> Void)? = nil) {
+        precondition(pairedOutput == nil || (pooled == nil && finishedRows == nil), "a paired output has no fp32 rows")
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
         let chunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
         // Even when pooling, so that each pooled row's two input rows lie in one chunk (a row's values never
@@ -123,9 +125,11 @@ struct DirectConv3x3: Sendable {
         let rowsPerChunk = pooled == nil ? chunk : (chunk + 1) / 2 * 2
         let outputChannels = outputChannels
         func pool(_ rows: Range<Int>) {
-            guard let pooled else { return }
-            MaxPool2x2.forward(input: output, channels: outputChannels, height: height, width: width, output: pooled,
-                               rows: rows.lowerBound / 2..<min(rows.upperBound / 2, height / 2))
+            if let pooled {
+                MaxPool2x2.forward(input: output, channels: outputChannels, height: height, width: width, output: pooled,
+                                   rows: rows.lowerBound / 2..<min(rows.upperBound / 2, height / 2))
+            }
+            finishedRows?(rows)
         }
         switch weights {
         case .floats(let packed):

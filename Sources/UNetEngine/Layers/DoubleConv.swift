@@ -87,17 +87,19 @@ struct DoubleConv: Sendable {
         /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
         /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
         /// else in a pass of its own. With `pooled` (where `poolsAsItWrites`), the final output's 2×2 max
-        /// pooling is written there too.
+        /// pooling is written there too. `finishedRows` gets every output row once, in ranges whose every
+        /// channel is final: as the kernel writes them where it can, else after the layer, split among the workers.
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
-                     scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil) {
+                     scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
+                     finishedRows: ((Range<Int>) -> Void)? = nil) {
             precondition(pooled == nil || poolsAsItWrites(width: width), "this kernel does not pool as it writes")
             let relu = relu && bf16BatchNorm == nil
             switch self {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel, bf16BatchNorm: bf16BatchNorm,
-                             pooled: pooled)
+                             pooled: pooled, finishedRows: finishedRows)
                 return
             case .direct(let direct, let wide):
                 if let wide, !direct.isFaster(width: width) {
@@ -105,12 +107,14 @@ struct DoubleConv: Sendable {
                                  scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel)
                 } else if direct.kernel.takesBF16Pairs {
                     direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch,
-                                   parallel: parallel, bf16BatchNorm: bf16BatchNorm, pooled: pooled)
+                                   parallel: parallel, bf16BatchNorm: bf16BatchNorm, pooled: pooled, finishedRows: finishedRows)
                     return
-                } else {
-                    // A BatchNorm pass still follows: pool after it, not in the kernel.
+                } else if bf16BatchNorm == nil {
                     direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel,
-                                   pooled: bf16BatchNorm == nil ? pooled : nil)
+                                   pooled: pooled, finishedRows: finishedRows)
+                    return
+                } else {  // a BatchNorm pass still follows: pool and hand the rows on after it
+                    direct.forward(input: input, height: height, width: width, output: output, relu: relu, scratch: scratch, parallel: parallel)
                 }
             case .shiftedRows(let shifted):
                 shifted.forward(input: input, height: height, width: width, output: output, relu: relu,
@@ -122,13 +126,14 @@ struct DoubleConv: Sendable {
             if let bf16BatchNorm {
                 BFloat16.roundThroughBatchNorm(output, scale: bf16BatchNorm.scale, shift: bf16BatchNorm.shift,
                                                plane: height * width, parallel: parallel)
-                if let pooled {
-                    parallel.split(count: outputChannels) { _, channels in
-                        MaxPool2x2.forward(input: output + channels.lowerBound * height * width, channels: channels.count, height: height,
-                                           width: width, output: pooled + channels.lowerBound * (height / 2) * (width / 2))
-                    }
+            }
+            if let pooled {
+                parallel.split(count: outputChannels) { _, channels in
+                    MaxPool2x2.forward(input: output + channels.lowerBound * height * width, channels: channels.count, height: height,
+                                       width: width, output: pooled + channels.lowerBound * (height / 2) * (width / 2))
                 }
             }
+            if let finishedRows { parallel.split(count: height) { _, rows in finishedRows(rows) } }
         }
     }
 
@@ -171,10 +176,13 @@ struct DoubleConv: Sendable {
     /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`. With
     /// `pooled`, where the second kernel can (`poolsAsItWrites`), the output's 2×2 max pooling is written
     /// there as well, saving the next level a pass over this one; returns whether it was.
+    /// `finishedRows` gets the output's rows as the second kernel finishes them (see
+    /// `ConvolutionKernel.forward`), for work on them while they are in cache; the profile names it `fusedName`.
     @discardableResult
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
-                 parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil, name: @autoclosure () -> String = "",
+                 parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
+                 finishedRows: ((Range<Int>) -> Void)? = nil, fusedName: String = "", name: @autoclosure () -> String = "",
                  profile: LayerProfile? = nil) -> Bool {
         let paired = pairedBF16Kernels(width: width)
         let pooling = kernels[1].poolsAsItWrites(width: width) ? pooled : nil
@@ -187,15 +195,18 @@ struct DoubleConv: Sendable {
                     (index == 0 ? firstKernel : secondKernel)
                         .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
                                  parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
-                                 pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooling : nil)
+                                 pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooling : nil,
+                                 finishedRows: index == 1 ? finishedRows : nil)
                 } else {
                     kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
                                            bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
-                                           scratchPerWorker: columnsPerWorker, parallel: parallel, pooled: index == 1 ? pooling : nil)
+                                           scratchPerWorker: columnsPerWorker, parallel: parallel, pooled: index == 1 ? pooling : nil,
+                                           finishedRows: index == 1 ? finishedRows : nil)
                 }
             }
             guard let profile else { run(); continue }
-            let kernel = kernels[index].name(width: width) + (index == 1 && pooling != nil ? "+pool" : "")
+            let fused = index == 1 ? (pooling != nil ? "+pool" : "") + (finishedRows != nil ? fusedName : "") : ""
+            let kernel = kernels[index].name(width: width) + fused
             profile.measure("\(name()).conv\(index + 1)", kernel: kernel, input: conv.inputChannels,
                             output: conv.outputChannels, height: height, width: width, kernelSize: 3, run)
         }

@@ -193,9 +193,12 @@ struct WinogradConv3x3: Sendable {
     /// as `BFloat16.roundThroughBatchNorm` would do in a pass of its own.
     /// With `pooled`, the output's 2×2 max pooling (`MaxPool2x2`, ⌊height/2⌋ × ⌊width/2⌋ per channel) is
     /// written there too, bit for bit as that pass would, from each tile's rows while they are in cache.
+    /// `finishedRows` is called, on the worker that wrote them, with each range of output rows as soon as
+    /// every channel of them is final (a band's rows; a layer run as one band: every row, split among the workers).
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, parallel: ParallelBands,
-                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, pooled: UnsafeMutablePointer<Float>? = nil) {
+                 bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, pooled: UnsafeMutablePointer<Float>? = nil,
+                 finishedRows: ((Range<Int>) -> Void)? = nil) {
         let tilesPerRow = (width + 3) / 4, tileRows = (height + 3) / 4
         let rowBuffers = Int(unet_winograd4_scratch_floats(Int64(width)))
         // A worker's row buffers for the transforms, then its bf16 GEMM's paired strips, after the band's matrices.
@@ -211,6 +214,7 @@ struct WinogradConv3x3: Sendable {
                 transformOutput(band, channels: channels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
                                 output: output, pooled: pooled, rowBuffer: buffers(worker, after: band).rows)
             }
+            if let finishedRows { parallel.split(count: height) { _, rows in finishedRows(rows) } }
             return
         }
         parallel.forEach(count: tileRows, chunk: bandTileRows(height: height, tilesPerRow: tilesPerRow)) { worker, rows in
@@ -221,6 +225,7 @@ struct WinogradConv3x3: Sendable {
             multiply(band, points: 0..<Self.points, pairs: pairs)
             transformOutput(band, channels: 0..<outputChannels, height: height, width: width, relu: relu, bf16BatchNorm: bf16BatchNorm,
                             output: output, pooled: pooled, rowBuffer: rowBuffer)
+            finishedRows?(4 * rows.lowerBound..<min(4 * rows.upperBound, height))
         }
     }
 

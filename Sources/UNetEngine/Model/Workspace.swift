@@ -138,20 +138,16 @@ final class Workspace {
                     }
                 }
             }
+            // The last stage's rows go through the 1×1 output layer as its second convolution finishes them,
+            // while they are in cache, instead of in a pass over the whole layer.
+            let output = network.outputConv, features = UnsafePointer(concatenated[level].baseAddress!), height = target.height, width = target.width
             layer.conv.forward(input: concatenated[level].baseAddress!, height: target.height, width: target.width,
                                output: concatenated[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
-                               parallel: parallel, name: "up\(stage + 1)", profile: profile)
+                               parallel: parallel, finishedRows: level > 0 ? nil : { rows in
+                                   output.pointwise(input: features, height: height, width: width, rows: rows, output: logits, roundedToBF16: bf16)
+                               }, fusedName: "+outc", name: "up\(stage + 1)", profile: profile)
             below = UnsafePointer(concatenated[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
         }
-        let output = network.outputConv, last = below
-        let runOutput = {
-            output.forward(input: last, height: self.height, width: self.width, output: logits, relu: false, scratch: self.columns.baseAddress!,
-                           columnsPerWorker: self.columnsPerWorker, parallel: self.parallel)
-            if bf16 { BFloat16.round(logits, channels: output.outputChannels, plane: self.height * self.width, parallel: self.parallel) }
-        }
-        guard let profile else { return runOutput() }
-        profile.measure("outc", kernel: "gemm-1x1", input: output.inputChannels, output: output.outputChannels,
-                        height: height, width: width, kernelSize: 1, runOutput)
     }
 }
