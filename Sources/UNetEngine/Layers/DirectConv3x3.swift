@@ -87,7 +87,7 @@ struct DirectConv3x3: Sendable {
     }
 
     /// Elements per padded row and per padded plane at this size (floats, or 32-bit bf16 pairs).
-    private static func paddedLayout(height: Int, width: Int) -> (stride: Int, plane: Int) {
+    static func paddedLayout(height: Int, width: Int) -> (stride: Int, plane: Int) {
         let stride = Int(unet_conv3x3_padded_stride(Int64(width)))
         return (stride, stride * (height + 2))
     }
@@ -111,12 +111,13 @@ struct DirectConv3x3: Sendable {
     /// convolution, with no pass of its own) and write its output that way for the next one
     /// (`pairedOutput`, of `paddedCount` pairs of the next convolution, needs `bf16BatchNorm`). With
     /// `pooled`, each chunk of rows is also max-pooled 2×2 there (`MaxPool2x2`) as soon as it is written,
-    /// and then handed to `finishedRows` (on the worker that wrote it).
+    /// and then handed to `finishedRows` (on the worker that wrote it). `pairsPaddedFrom`: the padded
+    /// pairs from that index on are already in `scratch` (written by the upsampling), the rest still to pad.
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                  scratch: UnsafeMutablePointer<Float>, parallel: ParallelBands,
                  bf16BatchNorm: (scale: [Float], shift: [Float])? = nil, paddedInput: UnsafeMutablePointer<UInt32>? = nil,
                  pairedOutput: UnsafeMutablePointer<UInt32>? = nil, pooled: UnsafeMutablePointer<Float>? = nil,
-                 finishedRows: ((Range<Int>) -> Void)? = nil) {
+                 finishedRows: ((Range<Int>) -> Void)? = nil, pairsPaddedFrom: Int? = nil) {
         precondition(pairedOutput == nil || (pooled == nil && finishedRows == nil), "a paired output has no fp32 rows")
         let (stride, paddedPlane) = Self.paddedLayout(height: height, width: width)
         let chunk = max(1, min(8, (height + parallel.workers - 1) / parallel.workers))
@@ -165,7 +166,8 @@ struct DirectConv3x3: Sendable {
             // 32-bit pairs in the same scratch memory, as many elements as it holds floats.
             let padded = paddedInput ?? UnsafeMutablePointer<UInt32>(OpaquePointer(scratch))
             if paddedInput == nil {
-                parallel.split(count: paddedPlanes) { _, pairs in
+                // Pairs from `pairsPaddedFrom` on are in place already (`BilinearUpsample2x.forwardPairs`).
+                parallel.split(count: min(pairsPaddedFrom ?? paddedPlanes, paddedPlanes)) { _, pairs in
                     unet_conv3x3_pad_bf16_pairs(kernel.rawValue, input, Int64(inputChannels), Int64(height), Int64(width), padded, Int64(stride),
                                                 Int64(pairs.lowerBound), Int64(pairs.upperBound))
                 }

@@ -173,17 +173,27 @@ struct DoubleConv: Sendable {
         return (first, second)
     }
 
+    /// Where the first convolution reads its input as padded bf16 pairs from the start of the scratch
+    /// (both kernels bf16 direct at this width): their layout, for `BilinearUpsample2x.forwardPairs` to
+    /// write the upsampled channels' pairs in place (`forward`'s `pairsPaddedFrom`).
+    func pairedInputLayout(height: Int, width: Int) -> (stride: Int, plane: Int)? {
+        pairedBF16Kernels(width: width) == nil ? nil : DirectConv3x3.paddedLayout(height: height, width: width)
+    }
+
     /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`. With
     /// `pooled`, where the second kernel can (`poolsAsItWrites`), the output's 2×2 max pooling is written
     /// there as well, saving the next level a pass over this one; returns whether it was.
     /// `finishedRows` gets the output's rows as the second kernel finishes them (see
     /// `ConvolutionKernel.forward`), for work on them while they are in cache; the profile names it `fusedName`.
+    /// `pairsPaddedFrom`: the input's padded pairs from that index on are in the scratch already (see
+    /// `pairedInputLayout`); those channels of `input` are not read.
     @discardableResult
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
                  parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
-                 finishedRows: ((Range<Int>) -> Void)? = nil, fusedName: String = "", name: @autoclosure () -> String = "",
-                 profile: LayerProfile? = nil) -> Bool {
+                 finishedRows: ((Range<Int>) -> Void)? = nil, fusedName: String = "", pairsPaddedFrom: Int? = nil,
+                 name: @autoclosure () -> String = "", profile: LayerProfile? = nil) -> Bool {
+        precondition(pairsPaddedFrom == nil || pairedInputLayout(height: height, width: width) != nil, "no paired input to write into")
         let paired = pairedBF16Kernels(width: width)
         let pooling = kernels[1].poolsAsItWrites(width: width) ? pooled : nil
         // The second kernel's padded pairs, after the first one's padded input.
@@ -196,7 +206,7 @@ struct DoubleConv: Sendable {
                         .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
                                  parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
                                  pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooling : nil,
-                                 finishedRows: index == 1 ? finishedRows : nil)
+                                 finishedRows: index == 1 ? finishedRows : nil, pairsPaddedFrom: index == 0 ? pairsPaddedFrom : nil)
                 } else {
                     kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
                                            bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,

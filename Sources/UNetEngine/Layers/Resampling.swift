@@ -1,3 +1,4 @@
+import CKernels
 /// Where a decoder writes its upsampled map: a `height × width` plane stack, with the upsampled
 /// image placed at (`top`, `left`) the way `F.pad(x, [dx//2, dx-dx//2, dy//2, dy-dy//2])` places it.
 /// Offsets may be negative (F.pad with negative pads crops).
@@ -49,8 +50,6 @@ enum BilinearUpsample2x {
     static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                         output: UnsafeMutablePointer<Float>, placement: PaddedPlacement, roundedToBF16: Bool = false) {
         let outHeight = 2 * height, outWidth = 2 * width
-        let rows = interpolation(input: height, output: outHeight)
-        let columns = interpolation(input: width, output: outWidth)
         let plane = placement.height * placement.width
         if placement.needsZeroFill(sourceHeight: outHeight, sourceWidth: outWidth) {
             output.update(repeating: 0, count: channels * plane)
@@ -58,38 +57,69 @@ enum BilinearUpsample2x {
         let yRange = max(0, -placement.top)..<min(outHeight, placement.height - placement.top)
         let xRange = max(0, -placement.left)..<min(outWidth, placement.width - placement.left)
         guard !yRange.isEmpty && !xRange.isEmpty else { return }
-        let count = xRange.count, taps = Array(columns[xRange])
-        // Separable, in ATen's order: each source row interpolated across once (`wx0·a + wx1·b`), kept
-        // in one of two slots while the output rows that need it are written (`wy0·h0 + wy1·h1`).
+        for c in 0..<channels {
+            let destination = output + c * plane
+            interpolate(input + c * height * width, height: height, width: width, rows: yRange, columns: xRange) { y, h0, h1, wy0, wy1 in
+                let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
+                if roundedToBF16 {
+                    for x in 0..<xRange.count { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]) }
+                } else {
+                    for x in 0..<xRange.count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
+                }
+            }
+        }
+    }
+
+    /// As `forward` with `roundedToBF16` at a placement of exactly twice the input, but written as a bf16
+    /// convolution's padded input (`unet_conv3x3_pad_bf16_pairs`' layout): channels 2p and 2p + 1 in the
+    /// low and high halves of `pairs + p · plane`, at (y + 1) · stride + x + 1, borders zeroed. This skips
+    /// writing the fp32 layer and the padding pass that would read it. `channels` even.
+    static func forwardPairs(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                             pairs: UnsafeMutablePointer<UInt32>, stride: Int, plane: Int) {
+        precondition(channels % 2 == 0, "pairs of channels")
+        let outHeight = 2 * height, outWidth = 2 * width
+        unet_conv3x3_zero_pair_borders(pairs, Int64(stride), Int64(outHeight), Int64(outWidth), 0, Int64(channels / 2))
+        for c in 0..<channels {
+            let destination = pairs + (c / 2) * plane, high = c % 2 == 1
+            interpolate(input + c * height * width, height: height, width: width, rows: 0..<outHeight, columns: 0..<outWidth) { y, h0, h1, wy0, wy1 in
+                let out = destination + (y + 1) * stride + 1
+                if high {
+                    for x in 0..<outWidth { out[x] |= BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern & 0xFFFF_0000 }
+                } else {
+                    for x in 0..<outWidth { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern >> 16 }
+                }
+            }
+        }
+    }
+
+    /// One channel's output rows `rows` (columns `columns`), each handed to `emit` as the two
+    /// interpolated source rows and their weights, for `wy0 · h0[x] + wy1 · h1[x]`. Separable, in ATen's
+    /// order: each source row interpolated across once (`wx0·a + wx1·b`), kept in one of two slots while
+    /// the output rows that need it are written.
+    private static func interpolate(_ source: UnsafePointer<Float>, height: Int, width: Int, rows: Range<Int>, columns: Range<Int>,
+                                    _ emit: (_ y: Int, _ h0: UnsafePointer<Float>, _ h1: UnsafePointer<Float>, _ wy0: Float, _ wy1: Float) -> Void) {
+        let rowTaps = interpolation(input: height, output: 2 * height)
+        let taps = Array(interpolation(input: width, output: 2 * width)[columns]), count = columns.count
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * count) { slots in
             taps.withUnsafeBufferPointer { taps in
                 let slot = [slots.baseAddress!, slots.baseAddress! + count]
-                for c in 0..<channels {
-                    let source = input + c * height * width
-                    let destination = output + c * plane
-                    var slotRow = [-1, -1]
-                    func across(_ row: Int) -> UnsafePointer<Float> {
-                        if let cached = slotRow.firstIndex(of: row) { return UnsafePointer(slot[cached]) }
-                        // Keep the row just above (the other row of the same output row), else the older one.
-                        let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
-                        let line = source + row * width, h = slot[target]
-                        for x in 0..<count {
-                            let (x0, x1, wx0, wx1) = taps[x]
-                            h[x] = wx0 * line[x0] + wx1 * line[x1]
-                        }
-                        slotRow[target] = row
-                        return UnsafePointer(h)
+                var slotRow = [-1, -1]
+                func across(_ row: Int) -> UnsafePointer<Float> {
+                    if let cached = slotRow.firstIndex(of: row) { return UnsafePointer(slot[cached]) }
+                    // Keep the row just above (the other row of the same output row), else the older one.
+                    let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
+                    let line = source + row * width, h = slot[target]
+                    for x in 0..<count {
+                        let (x0, x1, wx0, wx1) = taps[x]
+                        h[x] = wx0 * line[x0] + wx1 * line[x1]
                     }
-                    for y in yRange {
-                        let (y0, y1, wy0, wy1) = rows[y]
-                        let h0 = across(y0), h1 = across(y1)
-                        let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
-                        if roundedToBF16 {
-                            for x in 0..<count { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]) }
-                        } else {
-                            for x in 0..<count { out[x] = wy0 * h0[x] + wy1 * h1[x] }
-                        }
-                    }
+                    slotRow[target] = row
+                    return UnsafePointer(h)
+                }
+                for y in rows {
+                    let (y0, y1, wy0, wy1) = rowTaps[y]
+                    let h0 = across(y0), h1 = across(y1)
+                    emit(y, h0, h1, wy0, wy1)
                 }
             }
         }

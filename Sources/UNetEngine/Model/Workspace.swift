@@ -119,9 +119,25 @@ final class Workspace {
             let destination = concatenated[level].baseAddress! + skipChannels * target.height * target.width
             let placement = PaddedPlacement(source: 2 * source.height, 2 * source.width, into: target.height, target.width)
             let input = below, inputChannels = belowChannels
+            // A bf16 stage whose first convolution reads padded pairs: the upsampled channels go straight
+            // into that input, and only the skip's channels are padded from the concat buffer.
+            let pairedInput = bf16 && skipChannels % 2 == 0 && inputChannels % 2 == 0 && 2 * source.height == target.height && 2 * source.width == target.width
+                ? layer.conv.pairedInputLayout(height: target.height, width: target.width) : nil
+            var pairsPaddedFrom: Int?
             step("up\(stage + 1).upsample", channels: inputChannels, height: target.height, width: target.width) {
                 switch layer.upsampler {
                 case .bilinear:
+                    if let pairedInput, case let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(columns.baseAddress!)) {
+                        let first = skipChannels / 2, inPlane = source.height * source.width
+                        parallel.split(count: inputChannels / 2) { _, channelPairs in
+                            BilinearUpsample2x.forwardPairs(input: input + 2 * channelPairs.lowerBound * inPlane, channels: 2 * channelPairs.count,
+                                                            height: source.height, width: source.width,
+                                                            pairs: pairs + (first + channelPairs.lowerBound) * pairedInput.plane,
+                                                            stride: pairedInput.stride, plane: pairedInput.plane)
+                        }
+                        pairsPaddedFrom = first
+                        return
+                    }
                     let inPlane = source.height * source.width, outPlane = target.height * target.width
                     parallel.split(count: inputChannels) { _, channels in
                         BilinearUpsample2x.forward(input: input + channels.lowerBound * inPlane, channels: channels.count,
@@ -145,7 +161,7 @@ final class Workspace {
                                output: concatenated[level].baseAddress!, middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
                                parallel: parallel, finishedRows: level > 0 ? nil : { rows in
                                    output.pointwise(input: features, height: height, width: width, rows: rows, output: logits, roundedToBF16: bf16)
-                               }, fusedName: "+outc", name: "up\(stage + 1)", profile: profile)
+                               }, fusedName: "+outc", pairsPaddedFrom: pairsPaddedFrom, name: "up\(stage + 1)", profile: profile)
             below = UnsafePointer(concatenated[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
         }
