@@ -85,8 +85,8 @@ final class Workspace {
             networkInput = UnsafePointer(rounded)
         }
         // Encoder: level 0 from the input, then pool → DoubleConv into the next skip. A block whose second
-        // kernel pools as it writes (Winograd) leaves the next level's input in `pooled` already; that
-        // block's first convolution has read its own input from there by then.
+        // kernel pools as it writes (Winograd, direct) leaves the next level's input in `pooled` already;
+        // that block's first convolution has read its own input from there by then.
         var pooledAhead = network.encoder[0].forward(input: networkInput, height: height, width: width, output: concatenated[0].baseAddress!,
                                                      middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
                                                      parallel: parallel, pooled: pooled.baseAddress!, name: "inc", profile: profile)
@@ -127,15 +127,10 @@ final class Workspace {
             step("up\(stage + 1).upsample", channels: inputChannels, height: target.height, width: target.width) {
                 switch layer.upsampler {
                 case .bilinear:
-                    if let pairedInput, case let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(columns.baseAddress!)) {
-                        let first = skipChannels / 2, inPlane = source.height * source.width
-                        parallel.split(count: inputChannels / 2) { _, channelPairs in
-                            BilinearUpsample2x.forwardPairs(input: input + 2 * channelPairs.lowerBound * inPlane, channels: 2 * channelPairs.count,
-                                                            height: source.height, width: source.width,
-                                                            pairs: pairs + (first + channelPairs.lowerBound) * pairedInput.plane,
-                                                            stride: pairedInput.stride, plane: pairedInput.plane)
-                        }
-                        pairsPaddedFrom = first
+                    if let pairedInput {
+                        pairsPaddedFrom = skipChannels / 2
+                        upsampleIntoPairs(input, channels: inputChannels, height: source.height, width: source.width,
+                                          from: skipChannels / 2, layout: pairedInput)
                         return
                     }
                     let inPlane = source.height * source.width, outPlane = target.height * target.width
@@ -164,6 +159,18 @@ final class Workspace {
                                }, fusedName: "+outc", pairsPaddedFrom: pairsPaddedFrom, name: "up\(stage + 1)", profile: profile)
             below = UnsafePointer(concatenated[level].baseAddress!)
             belowChannels = layer.conv.second.outputChannels
+        }
+    }
+
+    /// Bilinear 2× upsampling of `channels` planes straight into the next convolution's padded bf16
+    /// pairs in the scratch (`DoubleConv.pairedInputLayout`), as pairs `from ..< from + channels / 2`.
+    private func upsampleIntoPairs(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int, from first: Int,
+                                   layout: (stride: Int, plane: Int)) {
+        let pairs = UnsafeMutablePointer<UInt32>(OpaquePointer(columns.baseAddress!)), inPlane = height * width
+        parallel.split(count: channels / 2) { _, channelPairs in
+            BilinearUpsample2x.forwardPairs(input: input + 2 * channelPairs.lowerBound * inPlane, channels: 2 * channelPairs.count,
+                                            height: height, width: width, pairs: pairs + (first + channelPairs.lowerBound) * layout.plane,
+                                            stride: layout.stride, plane: layout.plane)
         }
     }
 }
