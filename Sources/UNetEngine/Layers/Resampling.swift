@@ -59,7 +59,7 @@ enum BilinearUpsample2x {
         guard !yRange.isEmpty && !xRange.isEmpty else { return }
         for c in 0..<channels {
             let destination = output + c * plane
-            interpolate(input + c * height * width, height: height, width: width, rows: yRange, columns: xRange) { y, h0, h1, wy0, wy1 in
+            interpolate(input + c * height * width, height: height, width: width, rows: yRange, columns: xRange) { y, h0, h1, _, _, wy0, wy1 in
                 let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
                 if roundedToBF16 {
                     for x in 0..<xRange.count { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]) }
@@ -79,47 +79,55 @@ enum BilinearUpsample2x {
         precondition(channels % 2 == 0, "pairs of channels")
         let outHeight = 2 * height, outWidth = 2 * width
         unet_conv3x3_zero_pair_borders(pairs, Int64(stride), Int64(outHeight), Int64(outWidth), 0, Int64(channels / 2))
-        for c in 0..<channels {
-            let destination = pairs + (c / 2) * plane, high = c % 2 == 1
-            interpolate(input + c * height * width, height: height, width: width, rows: 0..<outHeight, columns: 0..<outWidth) { y, h0, h1, wy0, wy1 in
+        for pair in 0..<channels / 2 {
+            let low = input + 2 * pair * height * width, destination = pairs + pair * plane
+            interpolate(low, alongside: low + height * width, height: height, width: width, rows: 0..<outHeight,
+                        columns: 0..<outWidth) { y, h0, h1, g0, g1, wy0, wy1 in
                 let out = destination + (y + 1) * stride + 1
-                if high {
-                    for x in 0..<outWidth { out[x] |= BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern & 0xFFFF_0000 }
-                } else {
-                    for x in 0..<outWidth { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern >> 16 }
+                for x in 0..<outWidth {
+                    out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern >> 16
+                        | BFloat16.rounded(wy0 * g0[x] + wy1 * g1[x]).bitPattern & 0xFFFF_0000
                 }
             }
         }
     }
 
     /// One channel's output rows `rows` (columns `columns`), each handed to `emit` as the two
-    /// interpolated source rows and their weights, for `wy0 · h0[x] + wy1 · h1[x]`. Separable, in ATen's
-    /// order: each source row interpolated across once (`wx0·a + wx1·b`), kept in one of two slots while
-    /// the output rows that need it are written.
-    private static func interpolate(_ source: UnsafePointer<Float>, height: Int, width: Int, rows: Range<Int>, columns: Range<Int>,
-                                    _ emit: (_ y: Int, _ h0: UnsafePointer<Float>, _ h1: UnsafePointer<Float>, _ wy0: Float, _ wy1: Float) -> Void) {
+    /// interpolated source rows and their weights, for `wy0 · h0[x] + wy1 · h1[x]`; with `alongside`, a
+    /// second channel's rows in the same step (`g0`, `g1`; else they repeat `h0`, `h1`). Separable, in
+    /// ATen's order: each source row interpolated across once (`wx0·a + wx1·b`), kept in one of two slots
+    /// while the output rows that need it are written.
+    private static func interpolate(_ source: UnsafePointer<Float>, alongside second: UnsafePointer<Float>? = nil, height: Int, width: Int,
+                                    rows: Range<Int>, columns: Range<Int>,
+                                    _ emit: (_ y: Int, _ h0: UnsafePointer<Float>, _ h1: UnsafePointer<Float>, _ g0: UnsafePointer<Float>,
+                                             _ g1: UnsafePointer<Float>, _ wy0: Float, _ wy1: Float) -> Void) {
         let rowTaps = interpolation(input: height, output: 2 * height)
         let taps = Array(interpolation(input: width, output: 2 * width)[columns]), count = columns.count
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * count) { slots in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * count) { slots in
             taps.withUnsafeBufferPointer { taps in
-                let slot = [slots.baseAddress!, slots.baseAddress! + count]
+                // Slots 0 and 1 for `source`, 2 and 3 for `second`, which needs the same rows at the same time.
+                let slot = (0..<4).map { slots.baseAddress! + $0 * count }
                 var slotRow = [-1, -1]
-                func across(_ row: Int) -> UnsafePointer<Float> {
-                    if let cached = slotRow.firstIndex(of: row) { return UnsafePointer(slot[cached]) }
-                    // Keep the row just above (the other row of the same output row), else the older one.
-                    let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
-                    let line = source + row * width, h = slot[target]
+                func interpolateAcross(_ line: UnsafePointer<Float>, into h: UnsafeMutablePointer<Float>) {
                     for x in 0..<count {
                         let (x0, x1, wx0, wx1) = taps[x]
                         h[x] = wx0 * line[x0] + wx1 * line[x1]
                     }
-                    slotRow[target] = row
-                    return UnsafePointer(h)
                 }
+                func across(_ row: Int) -> Int {
+                    if let cached = slotRow.firstIndex(of: row) { return cached }
+                    // Keep the row just above (the other row of the same output row), else the older one.
+                    let target = slotRow[0] == row - 1 ? 1 : slotRow[1] == row - 1 ? 0 : (slotRow[0] < slotRow[1] ? 0 : 1)
+                    interpolateAcross(source + row * width, into: slot[target])
+                    if let second { interpolateAcross(second + row * width, into: slot[target + 2]) }
+                    slotRow[target] = row
+                    return target
+                }
+                let pair = second == nil ? 0 : 2
                 for y in rows {
                     let (y0, y1, wy0, wy1) = rowTaps[y]
-                    let h0 = across(y0), h1 = across(y1)
-                    emit(y, h0, h1, wy0, wy1)
+                    let s0 = across(y0), s1 = across(y1)
+                    emit(y, slot[s0], slot[s1], slot[s0 + pair], slot[s1 + pair], wy0, wy1)
                 }
             }
         }
