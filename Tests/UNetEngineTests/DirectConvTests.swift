@@ -104,7 +104,9 @@ import UNetCore
         }
         let differing = zip(throughPlane, paired).filter { $0.bitPattern != $1.bitPattern }.count
         #expect(differing == 0, "\(kernel): \(differing) of \(paired.count) outputs differ")
-        #expect(paired.contains { $0 > 0 })
+        // Not vacuous: some output passed the ReLU. (Not asked of a 1×1 image: its 5 outputs are all
+        // negative one time in 32.)
+        if paired.count >= 64 { #expect(paired.contains { $0 > 0 }) }
     }
 
     /// Each chunk of rows max-pooled 2×2 as soon as the kernel has written it, against `MaxPool2x2` over
