@@ -125,7 +125,7 @@ struct DirectConv3x3: Sendable {
         // depend on the chunking).
         let rowsPerChunk = pooled == nil ? chunk : (chunk + 1) / 2 * 2
         let outputChannels = outputChannels
-        func pool(_ rows: Range<Int>) {
+        func rowsWritten(_ rows: Range<Int>) {
             if let pooled {
                 MaxPool2x2.forward(input: output, channels: outputChannels, height: height, width: width, output: pooled,
                                    rows: rows.lowerBound / 2..<min(rows.upperBound / 2, height / 2))
@@ -157,7 +157,7 @@ struct DirectConv3x3: Sendable {
                                                   Int64(outputChannels), output, Int64(height * width),
                                                   Int64(rows.lowerBound), Int64(rows.upperBound), relu ? 1 : 0)
                         precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
-                        pool(rows)
+                        rowsWritten(rows)
                     }
                 }
             }
@@ -192,7 +192,7 @@ struct DirectConv3x3: Sendable {
                                                                      bf16BatchNorm == nil ? nil : scale.baseAddress,
                                                                      bf16BatchNorm == nil ? nil : shift.baseAddress, pairedOutput)
                                 precondition(status == 0, "convolution kernel \(kernel) is not compiled into this binary")
-                                pool(rows)
+                                rowsWritten(rows)
                             }
                         }
                     }

@@ -74,26 +74,16 @@ struct DoubleConv: Sendable {
             }
         }
 
-        /// Whether `forward` at this width can pool its output as it writes it (`pooled`): Winograd's output
-        /// transform and the direct kernels can, shifted rows and im2col cannot.
-        func poolsAsItWrites(width: Int) -> Bool {
-            switch self {
-            case .winograd: true
-            case .direct(let direct, let wide): wide == nil || direct.isFaster(width: width)
-            case .shiftedRows, .im2col: false
-            }
-        }
-
         /// Runs the convolution. With `bf16BatchNorm` its output is rounded through that BatchNorm and a
         /// ReLU (`relu` is then ignored): in the bf16 direct kernel's store or Winograd's output transform,
-        /// else in a pass of its own. With `pooled` (where `poolsAsItWrites`), the final output's 2×2 max
-        /// pooling is written there too. `finishedRows` gets every output row once, in ranges whose every
-        /// channel is final: as the kernel writes them where it can, else after the layer, split among the workers.
+        /// else in a pass of its own. With `pooled`, the final output's 2×2 max pooling is written there too,
+        /// and `finishedRows` gets every output row once, in ranges whose every channel is final: both as
+        /// the kernel writes the rows where it can (Winograd, the direct kernels), else after the layer,
+        /// split among the workers.
         func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>, relu: Bool,
                      bf16BatchNorm: (scale: [Float], shift: [Float])?, scratch: UnsafeMutablePointer<Float>,
                      scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
                      finishedRows: ((Range<Int>) -> Void)? = nil) {
-            precondition(pooled == nil || poolsAsItWrites(width: width), "this kernel does not pool as it writes")
             let relu = relu && bf16BatchNorm == nil
             switch self {
             case .winograd(let fast):
@@ -128,10 +118,7 @@ struct DoubleConv: Sendable {
                                                plane: height * width, parallel: parallel)
             }
             if let pooled {
-                parallel.split(count: outputChannels) { _, channels in
-                    MaxPool2x2.forward(input: output + channels.lowerBound * height * width, channels: channels.count, height: height,
-                                       width: width, output: pooled + channels.lowerBound * (height / 2) * (width / 2))
-                }
+                MaxPool2x2.forward(input: output, channels: outputChannels, height: height, width: width, output: pooled, parallel: parallel)
             }
             if let finishedRows { parallel.split(count: height) { _, rows in finishedRows(rows) } }
         }
@@ -181,21 +168,19 @@ struct DoubleConv: Sendable {
     }
 
     /// Runs both convolutions; with a `profile`, times each as `NAME.conv1` and `NAME.conv2`. With
-    /// `pooled`, where the second kernel can (`poolsAsItWrites`), the output's 2×2 max pooling is written
-    /// there as well, saving the next level a pass over this one; returns whether it was.
+    /// `pooled`, the output's 2×2 max pooling is written there as well, by the second kernel as it writes
+    /// where it can (`ConvolutionKernel.forward`), sparing the next level a pass over this one.
     /// `finishedRows` gets the output's rows as the second kernel finishes them (see
     /// `ConvolutionKernel.forward`), for work on them while they are in cache; the profile names it `fusedName`.
     /// `pairsPaddedFrom`: the input's padded pairs from that index on are in the scratch already (see
     /// `pairedInputLayout`); those channels of `input` are not read.
-    @discardableResult
     func forward(input: UnsafePointer<Float>, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                  middle: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, columnsPerWorker: Int,
                  parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
                  finishedRows: ((Range<Int>) -> Void)? = nil, fusedName: String = "", pairsPaddedFrom: Int? = nil,
-                 name: @autoclosure () -> String = "", profile: LayerProfile? = nil) -> Bool {
+                 name: @autoclosure () -> String = "", profile: LayerProfile? = nil) {
         precondition(pairsPaddedFrom == nil || pairedInputLayout(height: height, width: width) != nil, "no paired input to write into")
         let paired = pairedBF16Kernels(width: width)
-        let pooling = kernels[1].poolsAsItWrites(width: width) ? pooled : nil
         // The second kernel's padded pairs, after the first one's padded input.
         let pairs = paired.map { UnsafeMutablePointer<UInt32>(OpaquePointer(scratch + $0.0.paddedCount(height: height, width: width))) }
         for (index, conv) in [first, second].enumerated() {
@@ -205,21 +190,20 @@ struct DoubleConv: Sendable {
                     (index == 0 ? firstKernel : secondKernel)
                         .forward(input: source, height: height, width: width, output: target, relu: false, scratch: scratch,
                                  parallel: parallel, bf16BatchNorm: norms[index], paddedInput: index == 1 ? pairs : nil,
-                                 pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooling : nil,
+                                 pairedOutput: index == 0 ? pairs : nil, pooled: index == 1 ? pooled : nil,
                                  finishedRows: index == 1 ? finishedRows : nil, pairsPaddedFrom: index == 0 ? pairsPaddedFrom : nil)
                 } else {
                     kernels[index].forward(input: source, height: height, width: width, output: target, relu: true,
                                            bf16BatchNorm: batchNormsAfterBF16?[index], scratch: scratch,
-                                           scratchPerWorker: columnsPerWorker, parallel: parallel, pooled: index == 1 ? pooling : nil,
+                                           scratchPerWorker: columnsPerWorker, parallel: parallel, pooled: index == 1 ? pooled : nil,
                                            finishedRows: index == 1 ? finishedRows : nil)
                 }
             }
             guard let profile else { run(); continue }
-            let fused = index == 1 ? (pooling != nil ? "+pool" : "") + (finishedRows != nil ? fusedName : "") : ""
+            let fused = index == 1 ? (pooled != nil ? "+pool" : "") + (finishedRows != nil ? fusedName : "") : ""
             let kernel = kernels[index].name(width: width) + fused
             profile.measure("\(name()).conv\(index + 1)", kernel: kernel, input: conv.inputChannels,
                             output: conv.outputChannels, height: height, width: width, kernelSize: 3, run)
         }
-        return pooling != nil
     }
 }

@@ -40,6 +40,15 @@ enum MaxPool2x2 {
             }
         }
     }
+
+    /// Every row of every channel, the channels shared among `parallel`'s workers.
+    static func forward(input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                        output: UnsafeMutablePointer<Float>, parallel: ParallelBands) {
+        parallel.split(count: channels) { _, range in
+            forward(input: input + range.lowerBound * height * width, channels: range.count, height: height, width: width,
+                    output: output + range.lowerBound * (height / 2) * (width / 2))
+        }
+    }
 }
 
 /// `nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)`, written straight into a padded
@@ -57,9 +66,10 @@ enum BilinearUpsample2x {
         let yRange = max(0, -placement.top)..<min(outHeight, placement.height - placement.top)
         let xRange = max(0, -placement.left)..<min(outWidth, placement.width - placement.left)
         guard !yRange.isEmpty && !xRange.isEmpty else { return }
+        let taps = Taps(height: height, width: width, columns: xRange)
         for c in 0..<channels {
             let destination = output + c * plane
-            interpolate(input + c * height * width, height: height, width: width, rows: yRange, columns: xRange) { y, h0, h1, _, _, wy0, wy1 in
+            interpolate(input + c * height * width, width: width, taps: taps, rows: yRange) { y, h0, h1, _, _, wy0, wy1 in
                 let out = destination + (y + placement.top) * placement.width + placement.left + xRange.lowerBound
                 if roundedToBF16 {
                     for x in 0..<xRange.count { out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]) }
@@ -79,10 +89,10 @@ enum BilinearUpsample2x {
         precondition(channels % 2 == 0, "pairs of channels")
         let outHeight = 2 * height, outWidth = 2 * width
         unet_conv3x3_zero_pair_borders(pairs, Int64(stride), Int64(outHeight), Int64(outWidth), 0, Int64(channels / 2))
+        let taps = Taps(height: height, width: width, columns: 0..<outWidth)
         for pair in 0..<channels / 2 {
             let low = input + 2 * pair * height * width, destination = pairs + pair * plane
-            interpolate(low, alongside: low + height * width, height: height, width: width, rows: 0..<outHeight,
-                        columns: 0..<outWidth) { y, h0, h1, g0, g1, wy0, wy1 in
+            interpolate(low, alongside: low + height * width, width: width, taps: taps, rows: 0..<outHeight) { y, h0, h1, g0, g1, wy0, wy1 in
                 let out = destination + (y + 1) * stride + 1
                 for x in 0..<outWidth {
                     out[x] = BFloat16.rounded(wy0 * h0[x] + wy1 * h1[x]).bitPattern >> 16
@@ -97,14 +107,13 @@ enum BilinearUpsample2x {
     /// second channel's rows in the same step (`g0`, `g1`; else they repeat `h0`, `h1`). Separable, in
     /// ATen's order: each source row interpolated across once (`wx0·a + wx1·b`), kept in one of two slots
     /// while the output rows that need it are written.
-    private static func interpolate(_ source: UnsafePointer<Float>, alongside second: UnsafePointer<Float>? = nil, height: Int, width: Int,
-                                    rows: Range<Int>, columns: Range<Int>,
+    private static func interpolate(_ source: UnsafePointer<Float>, alongside second: UnsafePointer<Float>? = nil, width: Int, taps: Taps,
+                                    rows: Range<Int>,
                                     _ emit: (_ y: Int, _ h0: UnsafePointer<Float>, _ h1: UnsafePointer<Float>, _ g0: UnsafePointer<Float>,
                                              _ g1: UnsafePointer<Float>, _ wy0: Float, _ wy1: Float) -> Void) {
-        let rowTaps = interpolation(input: height, output: 2 * height)
-        let taps = Array(interpolation(input: width, output: 2 * width)[columns]), count = columns.count
+        let rowTaps = taps.rows, count = taps.columns.count
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * count) { slots in
-            taps.withUnsafeBufferPointer { taps in
+            taps.columns.withUnsafeBufferPointer { taps in
                 // Slots 0 and 1 for `source`, 2 and 3 for `second`, which needs the same rows at the same time.
                 let slot = (0..<4).map { slots.baseAddress! + $0 * count }
                 var slotRow = [-1, -1]
@@ -130,6 +139,18 @@ enum BilinearUpsample2x {
                     emit(y, slot[s0], slot[s1], slot[s0 + pair], slot[s1 + pair], wy0, wy1)
                 }
             }
+        }
+    }
+
+    /// The interpolation taps of one upsampling, shared by all its channels: every output row's, and
+    /// the output columns `columns`'.
+    private struct Taps {
+        let rows: [(Int, Int, Float, Float)]
+        let columns: [(Int, Int, Float, Float)]
+
+        init(height: Int, width: Int, columns: Range<Int>) {
+            rows = BilinearUpsample2x.interpolation(input: height, output: 2 * height)
+            self.columns = Array(BilinearUpsample2x.interpolation(input: width, output: 2 * width)[columns])
         }
     }
 

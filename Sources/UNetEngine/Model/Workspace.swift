@@ -84,30 +84,18 @@ final class Workspace {
             BFloat16.round(rounded, channels: channels, plane: height * width, parallel: parallel)
             networkInput = UnsafePointer(rounded)
         }
-        // Encoder: level 0 from the input, then pool → DoubleConv into the next skip. A block whose second
-        // kernel pools as it writes (Winograd, direct) leaves the next level's input in `pooled` already;
-        // that block's first convolution has read its own input from there by then.
-        var pooledAhead = network.encoder[0].forward(input: networkInput, height: height, width: width, output: concatenated[0].baseAddress!,
-                                                     middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
-                                                     parallel: parallel, pooled: pooled.baseAddress!, name: "inc", profile: profile)
+        // Encoder: level 0 from the input, then DoubleConv into the next skip, each block writing the next
+        // level's pooled input as well. A block's first convolution has read its own input from `pooled`
+        // before its second one writes the next level's there.
+        network.encoder[0].forward(input: networkInput, height: height, width: width, output: concatenated[0].baseAddress!,
+                                   middle: middle, scratch: columns.baseAddress!, columnsPerWorker: columnsPerWorker,
+                                   parallel: parallel, pooled: pooled.baseAddress!, name: "inc", profile: profile)
         for level in 1...4 {
-            let previous = sizes[level - 1]
-            let source = concatenated[level - 1].baseAddress!, target = pooled.baseAddress!
-            let inPlane = previous.height * previous.width, outPlane = sizes[level].height * sizes[level].width
-            let poolChannels = network.encoder[level - 1].second.outputChannels
-            if !pooledAhead {
-                step("down\(level).pool", channels: poolChannels, height: sizes[level].height, width: sizes[level].width) {
-                    parallel.split(count: poolChannels) { _, channels in
-                        MaxPool2x2.forward(input: source + channels.lowerBound * inPlane, channels: channels.count,
-                                           height: previous.height, width: previous.width, output: target + channels.lowerBound * outPlane)
-                    }
-                }
-            }
             let destination = level == 4 ? bottleneck.baseAddress! : concatenated[level].baseAddress!
-            pooledAhead = network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
-                                                         output: destination, middle: middle, scratch: columns.baseAddress!,
-                                                         columnsPerWorker: columnsPerWorker, parallel: parallel,
-                                                         pooled: level < 4 ? pooled.baseAddress! : nil, name: "down\(level)", profile: profile)
+            network.encoder[level].forward(input: pooled.baseAddress!, height: sizes[level].height, width: sizes[level].width,
+                                           output: destination, middle: middle, scratch: columns.baseAddress!,
+                                           columnsPerWorker: columnsPerWorker, parallel: parallel,
+                                           pooled: level < 4 ? pooled.baseAddress! : nil, name: "down\(level)", profile: profile)
         }
         // Decoder: upsample the level below into the concat buffer after the skip, then DoubleConv.
         var below = UnsafePointer(bottleneck.baseAddress!)
