@@ -1,5 +1,6 @@
 #define _GNU_SOURCE  /* sync_file_range */
 #include "cpng_shim.h"
+#include "huffman_deflate.h"
 #include <fcntl.h>
 #include <png.h>
 #include <isa-l/igzip_lib.h>
@@ -10,21 +11,33 @@
 #include <errno.h>
 #include <unistd.h>
 
-/* libpng frames the file (signature, IHDR, chunk CRCs); the image data is filtered here and deflated
-   by ISA-L's igzip at level 1 instead of libpng's zlib (which ran level 1, run-length matching only):
-   on H&E overlay rows 2.8× faster for a 2% smaller file, 3.5× with a white background, whose runs
-   still cost almost nothing (scripts/png_deflate_bench.py). Masks come out larger (44 → 72 KB on
-   tia_he) but stay small. The zlib stream goes out as IDAT chunks of this size. */
+/* libpng frames the file (signature, IHDR, chunk CRCs); the image data is filtered and deflated here.
+   - Labels (masks) go to ISA-L's igzip at level 1: its matches turn their runs, and rows that repeat
+     the row above, into almost nothing (tia_he's mask: 72 KB).
+   - Images (overlays, probabilities) take the Sub filter and huffman_deflate.c: Huffman codes fitted
+     to each block, runs as matches. On a 1,952² H&E overlay that is 8 ms against igzip's 30 (whose
+     match search finds little in natural images) for a 3% larger file.
+   The zlib stream goes out as IDAT chunks of at most this size (labels) or one per block (images). */
 enum { IDAT_BYTES = 1 << 18 };
+/* Filtered image rows gather into blocks of about this many bytes: each block's Huffman codes cost
+   some 150 bytes, and the block stays in L2 between counting its symbols and coding them. */
+enum { IMAGE_BLOCK_BYTES = 1 << 18 };
 
 struct unet_png_writer {
     png_structp png;
     png_infop info;
     FILE *file;
+    /* labels: igzip's stream */
     struct isal_zstream stream;
     uint8_t *level_buffer;  /* igzip's level-1 working memory */
-    uint8_t *filtered;      /* one row: PNG filter type byte, then the filtered bytes */
     uint8_t *idat;          /* compressed bytes waiting for their IDAT chunk */
+    /* images: filtered rows, each its filter type byte then the filtered bytes, gathered into a block */
+    uint8_t *block;
+    size_t block_used, block_capacity;
+    uint8_t *encoded;  /* a block's compressed bytes: its IDAT chunk */
+    huffman_deflate_state huffman;
+    uint32_t adler;  /* Adler-32 of the images' uncompressed stream so far */
+    int stream_started;
     uint32_t row_bytes;
     int channels;
     int labels;
@@ -63,10 +76,18 @@ unet_png_writer *unet_png_writer_open(int fd, uint32_t width, uint32_t height, i
     writer->row_bytes = width * (uint32_t)channels;
     writer->channels = channels;
     writer->labels = labels;
-    writer->level_buffer = malloc(ISAL_DEF_LVL1_DEFAULT);
-    writer->filtered = malloc((size_t)writer->row_bytes + 1);
-    writer->idat = malloc(IDAT_BYTES);
-    if (!writer->level_buffer || !writer->filtered || !writer->idat) {
+    if (labels) {
+        writer->level_buffer = malloc(ISAL_DEF_LVL1_DEFAULT);
+        writer->block_capacity = (size_t)writer->row_bytes + 1;  /* one row at a time */
+        writer->idat = malloc(IDAT_BYTES);
+    } else {
+        const size_t row = (size_t)writer->row_bytes + 1, rows = IMAGE_BLOCK_BYTES / row;
+        writer->block_capacity = (rows > 1 ? rows : 1) * row;
+        writer->encoded = malloc(HUFFMAN_DEFLATE_BOUND(writer->block_capacity) + 2 + 4);  /* + zlib header, Adler-32 */
+        writer->adler = 1;
+    }
+    writer->block = malloc(writer->block_capacity);
+    if (!writer->block || (labels ? !writer->level_buffer || !writer->idat : !writer->encoded)) {
         snprintf(error, 256, "out of memory");
         unet_png_writer_close(writer);
         return NULL;
@@ -118,24 +139,49 @@ static int deflate_into_idat(unet_png_writer *writer, uint8_t *bytes, uint32_t c
     return 1;
 }
 
+/* Codes the gathered image rows as one deflate block and writes it out as an IDAT chunk, the zlib
+   header before the first, the Adler-32 after the last. */
+static void encode_image_block(unet_png_writer *writer, int final) {
+    uint8_t *out = writer->encoded;
+    if (!writer->stream_started) {
+        *out++ = 0x78;  /* deflate, 32 KiB window */
+        *out++ = 0x01;  /* fastest; header check bits */
+        writer->stream_started = 1;
+    }
+    writer->adler = isal_adler32(writer->adler, writer->block, writer->block_used);
+    out += huffman_deflate_block(&writer->huffman, writer->block, writer->block_used, final, out);
+    if (final)
+        for (int shift = 24; shift >= 0; shift -= 8) *out++ = (uint8_t)(writer->adler >> shift);
+    writer->block_used = 0;
+    png_write_chunk(writer->png, (png_const_bytep) "IDAT", writer->encoded, (size_t)(out - writer->encoded));
+    start_writeback(writer);
+}
+
 int unet_png_writer_write_row(unet_png_writer *writer, const uint8_t *row) {
     if (setjmp(png_jmpbuf(writer->png))) return 0;
-    uint8_t *filtered = writer->filtered + 1;
+    uint8_t *type = writer->block + writer->block_used, *filtered = type + 1;
     const uint32_t bytes = writer->row_bytes, left = (uint32_t)writer->channels;
     if (writer->labels) {  /* labels compress best unfiltered: runs stay runs */
-        writer->filtered[0] = PNG_FILTER_VALUE_NONE;
+        *type = PNG_FILTER_VALUE_NONE;
         memcpy(filtered, row, bytes);
-    } else {  /* images take one cheap filter: Sub, each byte less the same channel's to its left */
-        writer->filtered[0] = PNG_FILTER_VALUE_SUB;
-        for (uint32_t i = 0; i < left && i < bytes; i++) filtered[i] = row[i];
-        for (uint32_t i = left; i < bytes; i++) filtered[i] = (uint8_t)(row[i] - row[i - left]);  /* vectorises */
+        return deflate_into_idat(writer, type, bytes + 1, 0);
     }
-    return deflate_into_idat(writer, writer->filtered, bytes + 1, 0);
+    /* images take one cheap filter: Sub, each byte less the same channel's to its left */
+    *type = PNG_FILTER_VALUE_SUB;
+    for (uint32_t i = 0; i < left && i < bytes; i++) filtered[i] = row[i];
+    for (uint32_t i = left; i < bytes; i++) filtered[i] = (uint8_t)(row[i] - row[i - left]);  /* vectorises */
+    writer->block_used += bytes + 1;
+    if (writer->block_used + bytes + 1 > writer->block_capacity) encode_image_block(writer, 0);
+    return 1;
 }
 
 int unet_png_writer_finish(unet_png_writer *writer) {
     if (setjmp(png_jmpbuf(writer->png))) return 0;
-    if (!deflate_into_idat(writer, NULL, 0, 1)) return 0;
+    if (writer->labels) {
+        if (!deflate_into_idat(writer, NULL, 0, 1)) return 0;
+    } else {
+        encode_image_block(writer, 1);
+    }
     png_write_chunk(writer->png, (png_const_bytep) "IEND", NULL, 0);
     if (fflush(writer->file) != 0 || fsync(fileno(writer->file)) != 0) {
         writer->error_number = errno;
@@ -154,8 +200,9 @@ void unet_png_writer_close(unet_png_writer *writer) {
     if (writer->png) png_destroy_write_struct(&writer->png, writer->info ? &writer->info : NULL);
     if (writer->file) fclose(writer->file);
     free(writer->level_buffer);
-    free(writer->filtered);
     free(writer->idat);
+    free(writer->block);
+    free(writer->encoded);
     free(writer);
 }
 

@@ -50,6 +50,56 @@ import SlideIO
         #expect(chunks.filter { $0 == "IDAT" }.count >= 3, "chunks: \(chunks)")
     }
 
+    /// Image rows are coded block by block with codes fitted to each block, and runs as matches: an
+    /// overlay of tissue islands on white glass, over many blocks and at widths that are not a whole
+    /// number of anything, must read back exactly, and the glass must cost next to nothing.
+    @Test(arguments: [(1, 1), (1, 7), (5, 3), (1003, 450)])
+    func imageRowsWithRunsAndNoiseRoundTrip(width: Int, height: Int) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("overlay.png").path
+        var generator = SystemRandomNumberGenerator()
+        let pixels = (0..<(width * height * 3)).map { index -> UInt8 in
+            let (y, x) = (index / 3).quotientAndRemainder(dividingBy: width)
+            let tissue = (x / 97 + y / 61) % 5 == 0
+            return tissue ? UInt8.random(in: 60...230, using: &generator) : 242
+        }
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
+        for row in 0..<height {
+            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+        #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
+        if width * height > 100_000 {
+            let bytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(bytes < pixels.count / 3, "\(bytes) bytes for \(pixels.count) raw")  // a fifth is noise, the rest glass
+        }
+    }
+
+    /// Deflate allows codes of at most 15 bits. Bytes whose differences (what the Sub filter stores)
+    /// fall off geometrically, one value twice as common as the next, would get longer Huffman codes
+    /// than that: the coder must shorten them and still read back exactly.
+    @Test func skewedImageBytesStillTakeValidCodes() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("skewed.png").path
+        let width = 1000, height = 300
+        var generator = SystemRandomNumberGenerator()
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for index in 3..<pixels.count where index % (width * 3) >= 3 {
+            let difference = UInt8(min(UInt64.random(in: 0...UInt64.max, using: &generator).trailingZeroBitCount, 40))
+            pixels[index] = pixels[index - 3] &+ difference
+        }
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
+        for row in 0..<height {
+            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+        #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
+    }
+
     /// Masks are stored unfiltered (runs stay runs for the deflater): they must read back exactly, and a mask of
     /// long runs must come out far smaller than its raw bytes.
     @Test func labelRowsRoundTripCompactly() throws {

@@ -1,7 +1,7 @@
 // libpng behind a small C shim: libpng's classic API reports errors by longjmp, which Swift cannot
 // survive, so every call that can fail does its setjmp here and returns a status plus a message.
-// The writer filters rows here and deflates them with ISA-L's igzip (about 3× zlib's speed); libpng
-// frames the file. Imported only by SlideIO.
+// The writer filters and deflates rows here (masks with ISA-L's igzip, images with the shim's own
+// Huffman coder, huffman_deflate.c); libpng frames the file. Imported only by SlideIO.
 #ifndef CPNG_SHIM_H
 #define CPNG_SHIM_H
 #include <stdint.h>
