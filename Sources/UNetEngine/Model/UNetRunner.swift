@@ -77,23 +77,3 @@ public final class UNetRunner {
         return probability
     }
 }
-
-/// Turns per-class logits into the probability of the foreground class.
-public enum ForegroundProbability {
-    /// One class: sigmoid. Several: softmax, class 1. Only the pixels in `pixels` (all by default).
-    public static func compute(logits: UnsafePointer<Float>, classes: Int, plane: Int, into probability: UnsafeMutablePointer<Float>,
-                               pixels: Range<Int>? = nil) {
-        let pixels = pixels ?? 0..<plane
-        if classes == 1 {
-            for i in pixels { probability[i] = 1 / (1 + exp(-logits[i])) }
-            return
-        }
-        for i in pixels {
-            var largest = -Float.infinity
-            for c in 0..<classes { largest = max(largest, logits[c * plane + i]) }
-            var sum: Float = 0
-            for c in 0..<classes { sum += exp(logits[c * plane + i] - largest) }
-            probability[i] = exp(logits[plane + i] - largest) / sum
-        }
-    }
-}
