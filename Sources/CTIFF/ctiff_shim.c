@@ -52,6 +52,34 @@ int unet_tiff_read_region(TIFF *tiff, uint32_t x, uint32_t y, uint32_t width, ui
     return ok;
 }
 
+int unet_tiff_prepare_rgb_tiles(TIFF *tiff) {
+    uint16_t bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, photometric = 0, compression = 0;
+    uint16_t orientation = ORIENTATION_TOPLEFT, extra_count = 0;
+    uint16_t *extra = NULL;
+    if (!TIFFIsTiled(tiff) || !TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric)) return 0;
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_COMPRESSION, &compression);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_ORIENTATION, &orientation);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra_count, &extra);
+    if (bits != 8 || samples != 3 || extra_count != 0 || planar != PLANARCONFIG_CONTIG || orientation != ORIENTATION_TOPLEFT)
+        return 0;
+    if (photometric == PHOTOMETRIC_RGB) return 1;
+    /* What TIFFRGBAImageBegin does for JPEG-compressed YCbCr: libjpeg converts to RGB. */
+    if (photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG)
+        return TIFFSetField(tiff, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB) == 1;
+    return 0;
+}
+
+int unet_tiff_read_tile(TIFF *tiff, uint32_t x, uint32_t y, uint8_t *buffer, int64_t size, char *reason) {
+    const tmsize_t got = TIFFReadEncodedTile(tiff, TIFFComputeTile(tiff, x, y, 0, 0), buffer, (tmsize_t)size);
+    if (got == (tmsize_t)size) return 1;
+    if (got < 0) snprintf(reason, 1024, "decoding the tile at (%u, %u) failed", x, y);
+    else snprintf(reason, 1024, "the tile at (%u, %u) decoded to %lld bytes, not %lld", x, y, (long long)got, (long long)size);
+    return 0;
+}
+
 int unet_tiff_get_uint32(TIFF *tiff, uint32_t tag, uint32_t *value) { return TIFFGetField(tiff, tag, value); }
 int unet_tiff_get_uint16(TIFF *tiff, uint32_t tag, uint16_t *value) { return TIFFGetField(tiff, tag, value); }
 int unet_tiff_get_float(TIFF *tiff, uint32_t tag, float *value) { return TIFFGetField(tiff, tag, value); }

@@ -19,8 +19,8 @@ public final class TIFFSlide {
     public let isReducedResolution: Bool
     public let tileSize: (width: Int, height: Int)?
 
-    private let handle: OpaquePointer
-    private let diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>
+    let handle: OpaquePointer
+    let diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>
 
     /// Deep (12/16-bit) grayscale pages are decoded by the shim, everything else by TIFFRGBAImage.
     private let deepGray: Bool
@@ -28,9 +28,18 @@ public final class TIFFSlide {
     /// 8-bit contiguous pages one tile column at a time, everything else (strips are full width, and
     /// libtiff 4.5 misplaces column offsets of separate-plane and 16-bit tiles) a few rows at a time.
     private let chunkColumns: Int, chunkRows: Int
+    /// How tiled 8-bit contiguous pages are read: a whole row of tiles at a time, the last one kept
+    /// (`TIFFSlide+TileRows.swift`); nil for other pages, and where a row of tiles exceeds the budget.
+    let tileRows: TileRowDecoding?
+    var lastTileRow: (index: Int, pixels: [UInt8])?
 
     /// Opens the largest full-resolution page, or `page` when given (pyramid levels, tests).
-    public init(path: String, limits: SlideLimits = SlideLimits(), page requestedPage: Int? = nil) throws(SlideError) {
+    public convenience init(path: String, limits: SlideLimits = SlideLimits(), page requestedPage: Int? = nil) throws(SlideError) {
+        try self.init(path: path, limits: limits, page: requestedPage, tileRowBudget: TileRowDecoding.budget)
+    }
+
+    /// `tileRowBudget`: the largest row of tiles kept between reads (0: none, tiles read region by region).
+    init(path: String, limits: SlideLimits, page requestedPage: Int?, tileRowBudget: Int) throws(SlideError) {
         self.path = path
         try Self.checkMagic(path)
         let diagnostics = UnsafeMutablePointer<unet_tiff_diagnostics>.allocate(capacity: 1)
@@ -62,6 +71,9 @@ public final class TIFFSlide {
                 (chunkColumns, chunkRows) = (Int(width), strip >= Int(height) ? Int.max : (rows + strip - 1) / strip * strip)
             }
             physicalScale = Self.physicalScale(handle, page: page)
+            // Last: reading other pages' tags above resets the JPEG colour mode it may set.
+            tileRows = !deepGray && tiled && contiguous8Bit
+                ? TileRowDecoding(handle, width: width, tileWidth: Int(tileWidth), tileHeight: Int(tileHeight), budget: tileRowBudget) : nil
         } catch {
             TIFFClose(handle)
             diagnostics.deallocate()
@@ -103,16 +115,20 @@ public final class TIFFSlide {
         diagnostics.deallocate()
     }
 
+    /// Why rows could not be decoded: libtiff's first error since `errorsBefore`, else the shim's `reason`.
+    func decodingFailure(_ rows: Range<Int>, errorsBefore: Int32, reason: [CChar]) -> SlideError {
+        let detail = diagnostics.pointee.errors > errorsBefore ? Self.message(diagnostics, fallback: "") : String(cString: reason)
+        return SlideError(path: path, reason: "cannot decode rows \(rows.lowerBound)..<\(rows.upperBound): \(detail)")
+    }
+
     /// Decodes full-width rows `[y, y + count)` as RGB, in chunks (see `chunkColumns`), so the only
     /// band-sized buffer is the 3-byte-per-pixel result.
     public func readRows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
         precondition(y >= 0 && count > 0 && y + count <= height, "rows outside the slide")
         var reason = [CChar](repeating: 0, count: 1024)
         let errorsBefore = diagnostics.pointee.errors
-        func failure() -> SlideError {
-            let detail = diagnostics.pointee.errors > errorsBefore ? Self.message(diagnostics, fallback: "") : String(cString: reason)
-            return SlideError(path: path, reason: "cannot decode rows \(y)..<\(y + count): \(detail)")
-        }
+        func failure() -> SlideError { decodingFailure(y..<(y + count), errorsBefore: errorsBefore, reason: reason) }
+        if let tileRows { return try readRows(y, count: count, by: tileRows) }
         if deepGray {
             var gray = [UInt8](repeating: 0, count: width * count)
             guard unet_tiff_read_deep_gray_rows(handle, UInt32(y), UInt32(count), &gray, &reason) == 1,

@@ -1,5 +1,6 @@
 // libtiff behind a small C shim: per-handle error capture (libtiff reports through va_list
-// callbacks, which Swift cannot receive) and region reads through the TIFFRGBAImage interface.
+// callbacks, which Swift cannot receive) and region reads through the TIFFRGBAImage interface, or
+// straight from the tiles where they are 8-bit RGB already.
 // Imported only by SlideIO.
 #ifndef CTIFF_SHIM_H
 #define CTIFF_SHIM_H
@@ -42,6 +43,15 @@ int unet_tiff_rgba_ok(TIFF *tiff, char *reason);
 /// 32-bit, as TIFFGetR/G/B read it), top row first. Returns 1 on success; on failure `reason` says why.
 int unet_tiff_read_region(TIFF *tiff, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
                           uint32_t *raster, char *reason);
+
+/// Whether the current directory's tiles decode straight to 8-bit RGB with TIFFReadEncodedTile, as
+/// TIFFRGBAImage would decode them: tiled, 3 contiguous 8-bit samples, top-left orientation, RGB, or
+/// YCbCr in JPEG, for which it sets JPEGCOLORMODE_RGB (libjpeg converts), as TIFFRGBAImage does.
+int unet_tiff_prepare_rgb_tiles(TIFF *tiff);
+
+/// Decodes the tile holding pixel (x, y) into `buffer`, `size` bytes: a whole tile of 8-bit RGB.
+/// Returns 1, or 0 with `reason` (1024 bytes) set.
+int unet_tiff_read_tile(TIFF *tiff, uint32_t x, uint32_t y, uint8_t *buffer, int64_t size, char *reason);
 
 /// Whether the current directory is high-bit-depth grayscale (12 or 16 bits, one sample, striped),
 /// which TIFFRGBAImage cannot decode (12-bit) or decodes by truncation (16-bit).
