@@ -78,15 +78,23 @@ final class OverlayWriter {
 
     /// Draws the pending row, given the mask row below it, and writes it out.
     private func drawPending(below: [UInt8]) throws(SlideError) {
-        let width = width, contour = Self.contour, tinted = Self.tinted
+        let width = width, contour = Self.contour
+        let (red, green, blue) = (contour[0], contour[1], contour[2])
         pending.withUnsafeBufferPointer { mask in
             (hasAbove ? above : backgroundRow).withUnsafeBufferPointer { above in
                 below.withUnsafeBufferPointer { below in
-                    pendingPixels.withUnsafeMutableBufferPointer { pixels in
-                        for x in 0..<width where mask[x] != 0 {
-                            let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
-                            for c in 0..<3 {
-                                pixels[3 * x + c] = edge ? contour[c] : tinted[c * 256 + Int(pixels[3 * x + c])]
+                    Self.tinted.withUnsafeBufferPointer { tinted in
+                        pendingPixels.withUnsafeMutableBufferPointer { pixels in
+                            for x in 0..<width where mask[x] != 0 {
+                                let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
+                                let pixel = 3 * x
+                                if edge {
+                                    (pixels[pixel], pixels[pixel + 1], pixels[pixel + 2]) = (red, green, blue)
+                                } else {
+                                    pixels[pixel] = tinted[Int(pixels[pixel])]
+                                    pixels[pixel + 1] = tinted[256 + Int(pixels[pixel + 1])]
+                                    pixels[pixel + 2] = tinted[512 + Int(pixels[pixel + 2])]
+                                }
                             }
                         }
                     }

@@ -32,6 +32,7 @@ public final class TIFFSlide {
     /// (`TIFFSlide+TileRows.swift`); nil for other pages, and where a row of tiles exceeds the budget.
     let tileRows: TileRowDecoding?
     var lastTileRow: (index: Int, pixels: [UInt8])?
+    var tileBuffer: [UInt8] = []
 
     /// Opens the largest full-resolution page, or `page` when given (pyramid levels, tests).
     public convenience init(path: String, limits: SlideLimits = SlideLimits(), page requestedPage: Int? = nil) throws(SlideError) {
