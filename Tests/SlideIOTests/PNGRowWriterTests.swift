@@ -6,6 +6,16 @@ import SlideIO
 @Suite struct PNGRowWriterTests {
     func temporaryDirectory() throws -> URL { try Fixtures.temporaryDirectory() }
 
+    /// Writes `pixels` row by row as an RGB PNG at `path`, finished and published.
+    static func writeRGB(_ pixels: [UInt8], width: Int, height: Int, to path: String) throws {
+        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
+        for row in 0..<height {
+            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+    }
+
     @Test func rgbRowsRoundTrip() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -32,12 +42,7 @@ import SlideIO
         let width = 900, height = 300
         var generator = SystemRandomNumberGenerator()
         let pixels = (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
-        for row in 0..<height {
-            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
-        }
-        try writer.finish()
-        try writer.publish()
+        try Self.writeRGB(pixels, width: width, height: height, to: path)
         #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
         let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         var chunks: [String] = [], offset = 8  // after the signature
@@ -64,12 +69,7 @@ import SlideIO
             let tissue = (x / 97 + y / 61) % 5 == 0
             return tissue ? UInt8.random(in: 60...230, using: &generator) : 242
         }
-        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
-        for row in 0..<height {
-            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
-        }
-        try writer.finish()
-        try writer.publish()
+        try Self.writeRGB(pixels, width: width, height: height, to: path)
         #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
         if width * height > 100_000 {
             let bytes = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
@@ -91,12 +91,7 @@ import SlideIO
             let difference = UInt8(min(UInt64.random(in: 0...UInt64.max, using: &generator).trailingZeroBitCount, 40))
             pixels[index] = pixels[index - 3] &+ difference
         }
-        let writer = try PNGRowWriter(path: path, width: width, height: height, channels: 3)
-        for row in 0..<height {
-            try pixels[(row * width * 3)..<((row + 1) * width * 3)].withUnsafeBufferPointer { try writer.write(row: $0) }
-        }
-        try writer.finish()
-        try writer.publish()
+        try Self.writeRGB(pixels, width: width, height: height, to: path)
         #expect(try PNGImage.readRGB(path) == RGBImage(width: width, height: height, pixels: pixels))
     }
 
