@@ -3,9 +3,16 @@ import Synchronization
 
 /// Splits work over a fixed number of workers. Each worker calls OpenBLAS single-threaded on its own
 /// band, so im2col, the GEMM and the bias pass all run in parallel and no BLAS thread spins idle while
-/// the caller prepares the next product.
-struct ParallelBands: @unchecked Sendable {
+/// the caller prepares the next product. The workers beside the caller are a `WorkerPool`'s threads,
+/// shared by the copies of one `ParallelBands`.
+struct ParallelBands: Sendable {
     let workers: Int
+    private let pool: WorkerPool?
+
+    init(workers: Int) {
+        self.workers = workers
+        pool = workers > 1 ? WorkerPool(workers: workers) : nil
+    }
 
     /// Calls `body(worker, range)` for consecutive ranges of `0..<count`, `chunk` items each, on up to
     /// `workers` threads. Each thread takes the next range when it finishes one, so a thread that the
@@ -13,19 +20,21 @@ struct ParallelBands: @unchecked Sendable {
     /// not the whole layer. Which thread runs a range never changes what it computes.
     func forEach(count: Int, chunk: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         let chunks = (count + chunk - 1) / chunk
-        let active = min(workers, chunks)
-        guard active > 1 else {
-            var start = 0
-            while start < count { body(0, start..<min(count, start + chunk)); start += chunk }
+        @Sendable func range(_ index: Int) -> Range<Int> { (index * chunk)..<min(count, (index + 1) * chunk) }
+        guard min(workers, chunks) > 1 else {
+            for index in 0..<chunks { body(0, range(index)) }
             return
         }
+        if let pool, pool.run(chunks: chunks, { worker, index in body(worker, range(index)) }) { return }
+        // The pool is busy (a call from inside one of its jobs, or from another thread): libdispatch's.
+        let active = min(workers, chunks)
         withoutActuallyEscaping(body) { body in
-            let shared = UncheckedBox(body)
+            let shared = UncheckedSendable(body)
             let nextChunk = Atomic<Int>(active)  // chunks 0..<active are each worker's first
             DispatchQueue.concurrentPerform(iterations: active) { worker in
                 var index = worker
                 while index < chunks {
-                    shared.value(worker, (index * chunk)..<min(count, (index + 1) * chunk))
+                    shared.value(worker, range(index))
                     index = nextChunk.add(1, ordering: .relaxed).oldValue
                 }
             }
@@ -47,10 +56,4 @@ struct ParallelBands: @unchecked Sendable {
     func split(count: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         forEach(count: count, chunk: max(1, (count + workers - 1) / workers), body)
     }
-}
-
-/// Hands a non-Sendable closure to worker threads that only run while the caller waits.
-private struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
