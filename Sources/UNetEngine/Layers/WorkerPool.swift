@@ -115,8 +115,14 @@ final class WorkerPool: Sendable {
         /// Closes the current job to helpers; returns which joined it.
         func close() -> [Bool] { current.withLock { current in current.job = nil; return current.joined } }
 
+        /// Spins briefly, then yields the core between polls: a helper the kernel preempted (for the
+        /// slide's encoder, on two cores) may need this one to finish, and spinning on would hold it.
         func waitUntilFinished(_ helpers: Int) {
-            while finished.load(ordering: .acquiring) < helpers {}
+            var polls = 0
+            while finished.load(ordering: .acquiring) < helpers {
+                polls += 1
+                if polls > 256 { sched_yield() }
+            }
         }
 
         func stop() {
