@@ -144,6 +144,9 @@ final class WorkerPool: Sendable {
                 var polls = 0
                 while generation.load(ordering: .acquiring) == seen {
                     polls += 1
+                    // Past the first polls, each hands the core to any thread waiting for it (the slide's
+                    // encoder): on two busy cores spinning would take its time, not the engine's.
+                    if polls > 64 { sched_yield() }
                     if polls & 63 != 0 || clock.now < spinUntil { continue }
                     // Sleep, unless a job was published after the flag went up (then its publisher may
                     // or may not have seen the flag: a wakeup left over is harmless, the loop re-checks).
