@@ -15,7 +15,7 @@
    - Labels (masks) go to ISA-L's igzip at level 1: its matches turn their runs, and rows that repeat
      the row above, into almost nothing (tia_he's mask: 72 KB).
    - Images (overlays, probabilities) take the Sub filter and huffman_deflate.c: Huffman codes fitted
-     to each block, runs as matches. On a 1,952² H&E overlay that is 8 ms against igzip's 30 (whose
+     to each block, runs as matches. On a 1,952² H&E overlay that is 9 ms against igzip's 30 (whose
      match search finds little in natural images) for a 3% larger file.
    The zlib stream goes out as IDAT chunks of at most this size (labels) or one per block (images). */
 enum { IDAT_BYTES = 1 << 18 };

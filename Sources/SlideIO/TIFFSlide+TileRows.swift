@@ -75,17 +75,7 @@ extension TIFFSlide {
                 let columns = min(tileWidth, width - left)
                 let ok = unet_tiff_read_region(handle, UInt32(left), UInt32(top), UInt32(columns), UInt32(rows), &raster, &reason)
                 guard ok == 1, diagnostics.pointee.errors == errorsBefore else { throw failure() }
-                pixels.withUnsafeMutableBufferPointer { rgb in
-                    for row in 0..<rows {
-                        let destination = row * rowBytes + left * 3, source = row * columns
-                        for x in 0..<columns {
-                            let abgr = raster[source + x]
-                            rgb[destination + 3 * x] = UInt8(truncatingIfNeeded: abgr)
-                            rgb[destination + 3 * x + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
-                            rgb[destination + 3 * x + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
-                        }
-                    }
-                }
+                Self.copyRGB(of: raster, columns: columns, rows: rows, into: &pixels, width: width, left: left, top: 0)
             }
         }
         lastTileRow = (index, pixels)

@@ -116,6 +116,22 @@ public final class TIFFSlide {
         diagnostics.deallocate()
     }
 
+    /// Copies `rows × columns` pixels of a TIFFRGBAImage raster (ABGR packed) into interleaved RGB
+    /// `width` pixels wide, from column `left` of row `top`.
+    static func copyRGB(of raster: [UInt32], columns: Int, rows: Int, into pixels: inout [UInt8], width: Int, left: Int, top: Int) {
+        pixels.withUnsafeMutableBufferPointer { rgb in
+            for row in 0..<rows {
+                let destination = ((top + row) * width + left) * 3, source = row * columns
+                for x in 0..<columns {
+                    let abgr = raster[source + x]
+                    rgb[destination + 3 * x] = UInt8(truncatingIfNeeded: abgr)
+                    rgb[destination + 3 * x + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
+                    rgb[destination + 3 * x + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
+                }
+            }
+        }
+    }
+
     /// Why rows could not be decoded: libtiff's first error since `errorsBefore`, else the shim's `reason`.
     func decodingFailure(_ rows: Range<Int>, errorsBefore: Int32, reason: [CChar]) -> SlideError {
         let detail = diagnostics.pointee.errors > errorsBefore ? Self.message(diagnostics, fallback: "") : String(cString: reason)
@@ -126,10 +142,10 @@ public final class TIFFSlide {
     /// band-sized buffer is the 3-byte-per-pixel result.
     public func readRows(_ y: Int, count: Int) throws(SlideError) -> RGBImage {
         precondition(y >= 0 && count > 0 && y + count <= height, "rows outside the slide")
+        if let tileRows { return try readRows(y, count: count, by: tileRows) }
         var reason = [CChar](repeating: 0, count: 1024)
         let errorsBefore = diagnostics.pointee.errors
         func failure() -> SlideError { decodingFailure(y..<(y + count), errorsBefore: errorsBefore, reason: reason) }
-        if let tileRows { return try readRows(y, count: count, by: tileRows) }
         if deepGray {
             var gray = [UInt8](repeating: 0, count: width * count)
             guard unet_tiff_read_deep_gray_rows(handle, UInt32(y), UInt32(count), &gray, &reason) == 1,
@@ -144,17 +160,7 @@ public final class TIFFSlide {
                 let columns = min(chunkColumns, width - left)
                 let ok = unet_tiff_read_region(handle, UInt32(left), UInt32(top), UInt32(columns), UInt32(rows), &raster, &reason)
                 guard ok == 1, diagnostics.pointee.errors == errorsBefore else { throw failure() }
-                image.pixels.withUnsafeMutableBufferPointer { rgb in
-                    for row in 0..<rows {
-                        let destination = ((top - y + row) * width + left) * 3, source = row * columns
-                        for x in 0..<columns {
-                            let abgr = raster[source + x]
-                            rgb[destination + 3 * x] = UInt8(truncatingIfNeeded: abgr)
-                            rgb[destination + 3 * x + 1] = UInt8(truncatingIfNeeded: abgr >> 8)
-                            rgb[destination + 3 * x + 2] = UInt8(truncatingIfNeeded: abgr >> 16)
-                        }
-                    }
-                }
+                Self.copyRGB(of: raster, columns: columns, rows: rows, into: &image.pixels, width: width, left: left, top: top - y)
             }
         }
         return image
