@@ -170,7 +170,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw Problem(message: "\(path): key 'geojson_object_type' must be \"detection\" or \"annotation\"")
                 }
                 segmentation.objectType = type
-            case "min_object_area": segmentation.minimumObjectArea = try integer(0...Int.max)
+            case "min_object_area", "max_object_area":
+                let text = value.int.map { String($0) } ?? value.string
+                guard let limit = text.flatMap(ObjectAreaLimit.init) else {
+                    throw Problem(message: "\(path): key '\(key)' must be a number of pixels (8) or a string with a unit (\"8px\", \"10um2\")")
+                }
+                if key == "min_object_area" { segmentation.minimumObjectArea = limit } else { segmentation.maximumObjectArea = limit }
+            case "split_touching":
+                guard let flag = value.bool else { throw Problem(message: "\(path): key 'split_touching' must be true or false") }
+                segmentation.splitTouching = flag
             default:
                 throw Problem(message: "\(path): unknown key '\(key)'")
             }
@@ -212,7 +220,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
         try check(maximumPixels, 1...Int.max, "max_pixels")
         if let threshold { try check(threshold, 0...1, "threshold") }
         if let slideMPP = segmentation.slideMPP { try check(slideMPP, Limits.micronsPerPixel, "slide_mpp") }
-        try check(segmentation.minimumObjectArea, 0...Int.max, "min_object_area")
         guard overlap < tile / 2 else { throw Problem(message: "overlap \(overlap) must be less than half the tile \(tile)") }
         if let socketGroup, getgrnam(socketGroup) == nil {
             throw Problem(message: "'socket_group': group '\(socketGroup)' does not exist; create it (groupadd) or remove the key")
@@ -227,7 +234,10 @@ public struct SegmentationSettings: Sendable, Equatable {
     public var slideMPP: Double?
     public var requireMPP = false
     public var objectType: ObjectDescription.ObjectType = .detection
-    public var minimumObjectArea = 0
+    /// nil: 10 µm² when the slide's MPP is known, else 8 px.
+    public var minimumObjectArea: ObjectAreaLimit?
+    public var maximumObjectArea: ObjectAreaLimit?
+    public var splitTouching = false
 
     public init() {}
 
@@ -238,5 +248,7 @@ public struct SegmentationSettings: Sendable, Equatable {
         options.requireMPP = requireMPP
         options.objectType = objectType
         options.minimumObjectArea = minimumObjectArea
+        options.maximumObjectArea = maximumObjectArea
+        options.splitTouching = splitTouching
     }
 }

@@ -1,4 +1,5 @@
 import SlideIO
+import UNetCore
 
 /// Finds the connected foreground regions (4-connected) of a mask fed row by row, measures them and
 /// outlines them, handing each one out as soon as no later row can touch it. Memory grows with the
@@ -8,7 +9,18 @@ import SlideIO
 /// region (union-find, so regions that meet lower down merge). Each region collects the pixel-crack
 /// edges around it, directed with the foreground on the right (in image coordinates, y down), which
 /// `ObjectOutline` links into rings once the region is complete.
+///
+/// With a splitting `separation`, each region also keeps its pixels (runs and probabilities) until it
+/// closes, and is then split into nuclei by `InstanceSplitter`, which sees the whole region and nothing
+/// else: however the slide was cut into bands and tiles, a nucleus comes out once and whole. A region
+/// larger than `maximumSplitArea` (a mask gone wrong, not a nucleus cluster) stops keeping its pixels
+/// and comes out whole, so memory stays bounded.
 struct ObjectTracer {
+    var separation: ObjectSeparation = .components
+    var maximumSplitArea = 1 << 20
+    /// Regions too large to split so far (result.json counts them).
+    private(set) var unsplitLargeRegions = 0
+
     /// A run of foreground pixels `[start, end)` in one row, and the region it belongs to.
     private struct Run {
         var start: Int32
@@ -35,8 +47,17 @@ struct ObjectTracer {
                 let other = above.region.root
                 region = region.map { Region.union($0, other) } ?? other
             }
-            let root = region ?? Region()
+            let root = region ?? Region(keepsPixels: separation.splits)
             root.addRun(start: start, end: x, row: Int(y), probabilitySum: probabilitySum)
+            if root.keepsPixels {
+                if root.area <= maximumSplitArea {
+                    root.pixels.append(PixelRun(row: y, start: Int32(start), end: Int32(x)))
+                    root.values.append(contentsOf: probabilities[start..<x])
+                } else {
+                    root.dropPixels()
+                    unsplitLargeRegions += 1
+                }
+            }
             current.append(Run(start: Int32(start), end: Int32(x), region: root))
         }
         for run in current {
@@ -59,6 +80,7 @@ struct ObjectTracer {
     /// Gives the bottoms of `above` not covered by `below` their edges on `line`, then hands out every region
     /// of `above` that no run of `below` continues.
     private func close(_ above: [Run], under below: [Run], line: Int32, emit: (TracedObject) throws(SlideError) -> Void) throws(SlideError) {
+        let splitter = InstanceSplitter(separation: separation)
         for run in above {
             for (a, b) in Self.uncovered(run, by: below) { run.region.root.edges.append(Edge(x0: b, y0: line, x1: a, y1: line)) }
         }
@@ -66,7 +88,11 @@ struct ObjectTracer {
             let region = run.region.root
             guard region.lastRow < Int(line), !region.emitted else { continue }
             region.emitted = true
-            try emit(region.traced())
+            if region.keepsPixels && region.area > 1 {
+                for piece in region.split(by: splitter) { try emit(piece) }
+            } else {
+                try emit(region.traced())
+            }
         }
     }
 
@@ -100,7 +126,13 @@ struct Edge {
     var x0: Int32, y0: Int32, x1: Int32, y1: Int32
 }
 
-/// One region while it is still open: its measurements so far and its edges (union-find node).
+/// Foreground pixels `[start, end)` of one row of a region.
+struct PixelRun {
+    var row: Int32, start: Int32, end: Int32
+}
+
+/// One region while it is still open: its measurements so far and its edges (union-find node), and,
+/// when it is to be split, its pixels.
 private final class Region {
     var parent: Region?
     var area = 0
@@ -109,6 +141,18 @@ private final class Region {
     var lastRow = -1
     var emitted = false
     var edges: [Edge] = []
+    private(set) var keepsPixels: Bool
+    var pixels: [PixelRun] = []
+    /// Probabilities of `pixels`' pixels, run after run.
+    var values: [Float] = []
+
+    init(keepsPixels: Bool) { self.keepsPixels = keepsPixels }
+
+    func dropPixels() {
+        keepsPixels = false
+        pixels = []
+        values = []
+    }
 
     var root: Region {
         guard let parent else { return self }
@@ -140,8 +184,37 @@ private final class Region {
         kept.lastRow = max(kept.lastRow, absorbed.lastRow)
         kept.edges += absorbed.edges
         absorbed.edges = []
+        if kept.keepsPixels && absorbed.keepsPixels {
+            kept.pixels += absorbed.pixels
+            kept.values += absorbed.values
+        } else if kept.keepsPixels {
+            kept.dropPixels()
+        }
+        absorbed.dropPixels()
         absorbed.parent = kept
         return kept
+    }
+
+    /// The region as nuclei: its pixels in its bounding box, split, each piece outlined on its own.
+    func split(by splitter: InstanceSplitter) -> [TracedObject] {
+        let width = maxX - minX + 1, height = maxY - minY + 1
+        var mask = [Bool](repeating: false, count: width * height)
+        var probabilities = [Float](repeating: 0, count: width * height)
+        var next = 0
+        for run in pixels {
+            let offset = (Int(run.row) - minY) * width - minX
+            for x in Int(run.start)..<Int(run.end) {
+                mask[offset + x] = true
+                probabilities[offset + x] = values[next]
+                next += 1
+            }
+        }
+        let (labels, count) = splitter.split(mask: mask, probabilities: probabilities, width: width, height: height)
+        guard count > 1 else { return [traced()] }
+        edges = []
+        dropPixels()
+        return TracedObject.pieces(labels: labels, count: count, probabilities: probabilities,
+                                   box: (minX, minY, width, height))
     }
 
     func traced() -> TracedObject {

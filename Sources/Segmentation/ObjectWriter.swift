@@ -11,24 +11,33 @@ public struct ObjectDescription: Sendable, Equatable {
     public var className: String
     public var color: (red: UInt8, green: UInt8, blue: UInt8)
     /// Objects with fewer level-0 pixels are left out of every list of objects.
-    public var minimumArea: Int
+    public var minimumArea: Double
+    /// Objects with more level-0 pixels are left out too (nil: no upper bound).
+    public var maximumArea: Double?
+    /// How foreground regions become objects (split into touching nuclei or not).
+    public var separation: ObjectSeparation
 
     public init(objectType: ObjectType = .detection, className: String = "Foreground",
-                color: (red: UInt8, green: UInt8, blue: UInt8) = (0, 200, 0), minimumArea: Int = 0) {
+                color: (red: UInt8, green: UInt8, blue: UInt8) = (0, 200, 0), minimumArea: Double = 0, maximumArea: Double? = nil,
+                separation: ObjectSeparation = .components) {
         self.objectType = objectType
         self.className = className
         self.color = color
         self.minimumArea = minimumArea
+        self.maximumArea = maximumArea
+        self.separation = separation
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.objectType == b.objectType && a.className == b.className && a.minimumArea == b.minimumArea
+        a.objectType == b.objectType && a.className == b.className && a.minimumArea == b.minimumArea && a.maximumArea == b.maximumArea
+            && a.separation == b.separation
             && a.color.red == b.color.red && a.color.green == b.color.green && a.color.blue == b.color.blue
     }
 }
 
 /// `NAME.geojson` and `NAME.objects.csv`, written as objects complete (band by band, never the
-/// whole mask): one GeoJSON feature and one CSV row per connected foreground region, in the same order,
+/// whole mask): one GeoJSON feature and one CSV row per object (a connected foreground region, or
+/// one nucleus of it when the description's separation splits them), in the same order,
 /// sharing a UUID. The feature layout is what QuPath's importer reads (qupath-core
 /// `PathObjectTypeAdapters`): a UUID `id` kept as the object's id (v0.4+), `properties.objectType`
 /// (`detection`/`annotation`), `classification` `{name, color: [r, g, b]}`, and `measurements` as a
@@ -43,12 +52,17 @@ final class ObjectWriter {
     private var tracer = ObjectTracer()
     private let featurePrefix: String
     private(set) var count = 0
+    /// Objects left out for being smaller than `minimumArea`, or larger than `maximumArea`.
+    private(set) var droppedSmall = 0, droppedLarge = 0
+    /// Regions too large to split (see `ObjectTracer.maximumSplitArea`), written whole.
+    var unsplitRegions: Int { tracer.unsplitLargeRegions }
 
     init(geojsonPath: String?, tablePath: String?, description: ObjectDescription, scale: PhysicalScale?) throws(SlideError) {
         geojson = try geojsonPath.map { (path) throws(SlideError) in try TextFileWriter(path: path) }
         table = try tablePath.map { (path) throws(SlideError) in try TextFileWriter(path: path) }
         self.description = description
         self.scale = scale
+        tracer.separation = description.separation
         let name = String(decoding: (try? JSONEncoder().encode(description.className)) ?? Data("\"Foreground\"".utf8), as: UTF8.self)
         let c = description.color
         featurePrefix = "\"properties\":{\"objectType\":\"\(description.objectType.rawValue)\",\"classification\":{\"name\":\(name),"
@@ -80,7 +94,8 @@ final class ObjectWriter {
     }
 
     private func write(_ object: TracedObject) throws(SlideError) {
-        guard object.area >= description.minimumArea else { return }
+        guard Double(object.area) >= description.minimumArea else { droppedSmall += 1; return }
+        if let maximum = description.maximumArea, Double(object.area) > maximum { droppedLarge += 1; return }
         let id = UUID().uuidString.lowercased()
         let areaMicrons = scale.map { Self.rounded(Double(object.area) * $0.micronsPerPixelX * $0.micronsPerPixelY) }
         // Perimeter in µm assumes square pixels; where they are not, the mean side is used.

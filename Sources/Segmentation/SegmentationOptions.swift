@@ -29,15 +29,21 @@ public struct SegmentationOptions: Sendable {
     public var requireMPP: Bool
     /// QuPath object type of GeoJSON features.
     public var objectType: ObjectDescription.ObjectType
-    /// Objects smaller than this many level-0 pixels are left out of the GeoJSON, the CSV and the count.
-    public var minimumObjectArea: Int
+    /// Objects smaller than this are left out of the GeoJSON, the CSV and the count; nil: 10 µm² when the
+    /// slide's MPP is known, else 8 px.
+    public var minimumObjectArea: ObjectAreaLimit?
+    /// Objects larger than this are left out too; nil: no upper bound.
+    public var maximumObjectArea: ObjectAreaLimit?
+    /// Split a binary model's touching regions at the saddles of their distance transform. Models whose
+    /// metadata names their own separation (instance models) use that instead.
+    public var splitTouching: Bool
 
     public init(tile: Int = 512, overlap: Int = 32, threshold: Float? = nil, channelOrder: ChannelOrder? = nil,
                 inputScale: Double? = nil, writeProbabilities: Bool = false, threads: Int = 2,
                 overlayMaximumSide: Int = 8192, skipBackground: Bool = false, limits: SlideLimits = SlideLimits(),
                 truth: GroundTruthOptions = GroundTruthOptions(), outputs: Set<OutputKind>? = nil, mpp: MPPMode = .auto,
                 slideMPP: Double? = nil, requireMPP: Bool = false, objectType: ObjectDescription.ObjectType = .detection,
-                minimumObjectArea: Int = 0) {
+                minimumObjectArea: ObjectAreaLimit? = nil, maximumObjectArea: ObjectAreaLimit? = nil, splitTouching: Bool = false) {
         self.tile = tile
         self.overlap = overlap
         self.threshold = threshold
@@ -55,6 +61,8 @@ public struct SegmentationOptions: Sendable {
         self.requireMPP = requireMPP
         self.objectType = objectType
         self.minimumObjectArea = minimumObjectArea
+        self.maximumObjectArea = maximumObjectArea
+        self.splitTouching = splitTouching
     }
 }
 

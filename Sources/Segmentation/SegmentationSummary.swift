@@ -73,6 +73,8 @@ public struct SegmentationSummary: Codable, Sendable {
     @EncodedAsNull public var modelMPP: Double?
     /// Objects listed in the GeoJSON and the CSV (those of at least the minimum area).
     public var objects: Int
+    /// How objects were separated and which the area bounds left out.
+    public var objectFilter: ObjectFilter?
     /// What the run did differently from what was asked, in words (empty when nothing).
     public var warnings: [String]
     public var positiveFraction: Double
@@ -87,7 +89,7 @@ public struct SegmentationSummary: Codable, Sendable {
         case slide, duplicateOf = "duplicate_of", width, height, page, pageCount = "page_count", networkWidth = "network_width"
         case networkHeight = "network_height", tileWidth = "tile_width", tileHeight = "tile_height", overlap
         case tilesRun = "tiles_run", tilesSkipped = "tiles_skipped", model, precision, cpuPath = "cpu_path", node, preprocessing, threshold
-        case inputScale = "input_scale", slideMPP = "slide_mpp", mppSource = "mpp_source", modelMPP = "model_mpp", objects, warnings
+        case inputScale = "input_scale", slideMPP = "slide_mpp", mppSource = "mpp_source", modelMPP = "model_mpp", objects, objectFilter = "object_filter", warnings
         case positiveFraction = "positive_fraction", timings
         case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"
         case overlayHeight = "overlay_height", scores

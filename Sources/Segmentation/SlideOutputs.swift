@@ -46,6 +46,8 @@ final class SlideOutputs {
 
     var overlaySize: (width: Int, height: Int)? { overlay.map { ($0.outputWidth, $0.outputHeight) } }
     var objectCount: Int { objects.count }
+    /// Objects the area bounds left out (small, large), and regions too large to split.
+    var objectsDropped: (small: Int, large: Int, unsplit: Int) { (objects.droppedSmall, objects.droppedLarge, objects.unsplitRegions) }
 
     /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows (RGB).
     func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {

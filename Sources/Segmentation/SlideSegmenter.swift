@@ -80,8 +80,13 @@ public final class SlideSegmenter {
         let truth = try GroundTruth.locate(for: slidePath, width: slide.width, height: slide.height, options: options.truth)
         try Self.checkOutputsSpareInputs(paths, inputs: [slidePath] + (truth.map { [$0.path] } ?? []))
         let tissue = try options.skipBackground ? timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) } : nil
+        var warnings = choice.warnings
+        let separation = metadata.objects ?? (options.splitTouching ? .splitTouching : .components)
+        var objectFilter = ObjectFilter.resolve(minimum: options.minimumObjectArea, maximum: options.maximumObjectArea,
+                                                separation: separation, scale: choice.slide, warnings: &warnings)
         let objects = ObjectDescription(objectType: options.objectType, className: metadata.foregroundClassName,
-                                        minimumArea: options.minimumObjectArea)
+                                        minimumArea: objectFilter.minimumAreaPixels, maximumArea: objectFilter.maximumAreaPixels,
+                                        separation: separation)
         let outputs = try SlideOutputs(paths: paths, width: slide.width, height: slide.height, threshold: threshold,
                                        overlayMaximumSide: options.overlayMaximumSide, truth: truth, scale: choice.slide, objects: objects)
 
@@ -227,6 +232,7 @@ public final class SlideSegmenter {
         timings.decode += prefetchSeconds
 
         timings.total = (clock.now - started).seconds
+        (objectFilter.droppedSmall, objectFilter.droppedLarge, objectFilter.unsplitRegions) = outputs.objectsDropped
         let pixels = Double(slide.width * slide.height)
         var summary = SegmentationSummary(
             slide: provenance?.slideName ?? slidePath, duplicateOf: provenance?.duplicateOf, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,
@@ -236,7 +242,7 @@ public final class SlideSegmenter {
             precision: runner.network.precision, cpuPath: runner.network.cpuPath,
             preprocessing: preprocessing, threshold: threshold, inputScale: scale,
             slideMPP: choice.slide?.micronsPerPixelX, mppSource: choice.slide?.source, modelMPP: choice.modelMPP,
-            objects: outputs.objectCount, warnings: choice.warnings,
+            objects: outputs.objectCount, objectFilter: objectFilter, warnings: warnings,
             positiveFraction: Double(outputs.positivePixels) / pixels, timings: timings,
             megapixelsPerSecond: pixels / 1e6 / timings.total, outputs: paths.byName,
             overlayWidth: outputs.overlaySize?.width, overlayHeight: outputs.overlaySize?.height, scores: nil)

@@ -36,7 +36,11 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: "The slide's µm per pixel, overriding its file.") var slideMpp: Double?
     @Flag(help: "Refuse a slide when its MPP or the model's is unknown (under --mpp auto).") var requireMpp = false
     @Option(help: "GeoJSON object type: detection|annotation.") var geojsonObjectType: ObjectDescription.ObjectType = .detection
-    @Option(help: "Leave objects smaller than this many pixels out of the GeoJSON and CSV.") var minObjectArea = 0
+    @Option(help: "Leave smaller objects out of the GeoJSON, CSV and count: pixels (8, 8px) or µm² (10um2). Default: 10um2 when the slide's MPP is known, else 8px.")
+    var minObjectArea: String?
+    @Option(help: "Leave larger objects out too, in pixels or µm² (e.g. 400um2). Default: no bound.") var maxObjectArea: String?
+    @Flag(help: "Split a binary model's touching objects at the saddles of their distance transform (instance models split their own).")
+    var splitTouching = false
     @Flag(help: "Skip tiles without tissue (Otsu on saturation).") var skipBackground = false
     @Option(help: "Threads.") var threads = 2
     @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: Precision = .fp32
@@ -57,7 +61,9 @@ struct SegmentCommand: ParsableCommand {
         guard truth == nil || slides.count == 1 else { throw ValidationError("--truth applies to a single slide") }
         if let outputs { do { _ = try OutputKind.parseList(outputs) } catch { throw ValidationError("--outputs: \(error)") } }
         guard slideMpp.map({ $0 > 0 && $0.isFinite }) ?? true else { throw ValidationError("--slide-mpp must be a positive number of µm per pixel") }
-        guard minObjectArea >= 0 else { throw ValidationError("--min-object-area must be 0 or more") }
+        for (flag, value) in [("--min-object-area", minObjectArea), ("--max-object-area", maxObjectArea)] where value != nil {
+            guard ObjectAreaLimit(value!) != nil else { throw ValidationError("\(flag) must be a number of pixels (8, 8px) or µm² (10um2), not '\(value!)'") }
+        }
         if let shard { do { _ = try SlideShard(parsing: shard) } catch { throw ValidationError(error.description) } }
     }
 
@@ -75,7 +81,9 @@ struct SegmentCommand: ParsableCommand {
             options.slideMPP = slideMpp
             options.requireMPP = requireMpp
             options.objectType = geojsonObjectType
-            options.minimumObjectArea = minObjectArea
+            options.minimumObjectArea = minObjectArea.flatMap(ObjectAreaLimit.init)
+            options.maximumObjectArea = maxObjectArea.flatMap(ObjectAreaLimit.init)
+            options.splitTouching = splitTouching
             options.truth = GroundTruthOptions(path: truth, classes: truthClasses.split(separator: ",").map(String.init), radius: truthRadius)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var batch = SlideBatch(segmenter: segmenter, options: options, outputDirectory: out)

@@ -290,7 +290,7 @@ import Glibc
     @Test func configuredOutputsAndScaleReachEverySlide() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-outputs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try "outputs = [\"mask\", \"geojson\", \"pyramid\"]\nslide_mpp = 0.5\nmin_object_area = 4\nprecision = \"bf16\"\n"
+        try "outputs = [\"mask\", \"geojson\", \"pyramid\"]\nslide_mpp = 0.5\nmin_object_area = \"2um2\"\nsplit_touching = true\nprecision = \"bf16\"\n"
             .write(toFile: root + "/unetd.toml", atomically: true, encoding: .utf8)
         let daemon = try DaemonHarness(root: root, extra: ["--config", root + "/unetd.toml"])
         defer { daemon.remove() }
@@ -302,6 +302,8 @@ import Glibc
         #expect(line["slide_mpp"] as? Double == 0.5 && line["mpp_source"] as? String == "flag" && line["objects"] is Int)
         #expect((line["warnings"] as? [String])?.count == 1, "the test model declares no MPP")
         #expect(line["precision"] as? String == "bf16")
+        let filter = try #require(line["object_filter"] as? [String: Any])
+        #expect(filter["min_area"] as? String == "2 µm²" && (filter["min_area_px"] as? NSNumber)?.doubleValue == 8 && filter["method"] as? String == "distance-transform")
         #expect(["generic", "avx2", "avx512", "avx512bf16"].contains(line["cpu_path"] as? String ?? ""))
     }
 }

@@ -99,7 +99,7 @@ import UNetEngine
             .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(areas.allSatisfy { $0[4].isEmpty && $0[5].isEmpty })
         let cut = areas.map { Int($0[3])! }.sorted()[areas.count / 2]
-        let bigger = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects, .geojson], minimumObjectArea: cut), outputName: "bigger")
+        let bigger = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects, .geojson], minimumObjectArea: .pixels(Double(cut))), outputName: "bigger")
         #expect(bigger.objects == areas.filter { Int($0[3])! >= cut }.count && bigger.objects < all.objects)
         #expect(try Self.features(out + "/bigger.geojson").allSatisfy { $0.measurements["Area px"]! >= Double(cut) && $0.measurements["Area µm^2"] == nil })
         #expect(all.slideMPP == nil && all.warnings.isEmpty)

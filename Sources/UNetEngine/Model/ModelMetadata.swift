@@ -14,6 +14,8 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var micronsPerPixel: Double?
     /// What the foreground class is (GeoJSON classification, e.g. "Nucleus"); nil: "Foreground".
     public var className: String?
+    /// How the output becomes objects; nil: connected components (a binary model).
+    public var objects: ObjectSeparation?
     public var provenance: Provenance
 
     public init(architecture: UNetArchitecture, preprocessing: Preprocessing = Preprocessing(),
@@ -32,7 +34,7 @@ public struct ModelMetadata: Codable, Sendable, Equatable {
     public var foregroundClassName: String { className ?? "Foreground" }
 
     enum CodingKeys: String, CodingKey {
-        case architecture, preprocessing, threshold, inputScale = "input_scale", micronsPerPixel = "mpp", className = "class_name", provenance
+        case architecture, preprocessing, threshold, inputScale = "input_scale", micronsPerPixel = "mpp", className = "class_name", objects, provenance
     }
 }
 
@@ -80,6 +82,9 @@ extension ModelMetadata {
             throw CheckpointProblem("mpp \(micronsPerPixel) must be a positive number of µm per pixel")
         }
         if let className, className.isEmpty || className.count > 200 { throw CheckpointProblem("class name must have 1 to 200 characters") }
+        if case .distanceMap = objects, architecture.classes != 1 {
+            throw CheckpointProblem("a distance-map model has one output class, this one has \(architecture.classes)")
+        }
         guard preprocessing.scale > 0 && preprocessing.scale.isFinite else { throw CheckpointProblem("preprocessing scale must be positive") }
     }
 }
