@@ -238,3 +238,64 @@ int unet_png_read(const char *path, int channels, uint8_t **pixels, uint32_t *wi
 }
 
 void unet_png_free(uint8_t *pixels) { free(pixels); }
+
+/* Instance maps (one id per nucleus, 8- or 16-bit gray) must come back as stored: the simplified API
+   would treat 16-bit samples as linear light and convert them, so this reads with the classic API. */
+static void on_read_error(png_structp png, png_const_charp message) {
+    snprintf((char *)png_get_error_ptr(png), 256, "%s", message);
+    longjmp(png_jmpbuf(png), 1);
+}
+
+int unet_png_read_labels(const char *path, uint16_t **labels, uint32_t *width, uint32_t *height,
+                         uint64_t max_pixels, char *error) {
+    *labels = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) { snprintf(error, 256, "%s", strerror(errno)); return 0; }
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, error, on_read_error, on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    uint16_t *volatile buffer = NULL;
+    png_bytep *volatile rows = NULL;
+    uint8_t *volatile raw = NULL;
+    if (!png || !info) {
+        snprintf(error, 256, "out of memory");
+        png_destroy_read_struct(png ? &png : NULL, NULL, NULL);
+        fclose(file);
+        return 0;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        free(buffer);
+        free(rows);
+        free(raw);
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(file);
+        return 0;
+    }
+    png_init_io(png, file);
+    png_read_info(png, info);
+    uint32_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    if (color != PNG_COLOR_TYPE_GRAY) png_error(png, "an instance map must be a gray PNG (one id per pixel)");
+    if ((uint64_t)w * h > max_pixels) png_error(png, "too many pixels");
+    if (depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (depth == 16) png_set_swap(png);  /* PNG stores big-endian samples */
+    png_read_update_info(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    raw = malloc(row_bytes * (h ? h : 1));
+    rows = malloc(sizeof(png_bytep) * (h ? h : 1));
+    buffer = malloc(sizeof(uint16_t) * ((size_t)w * h ? (size_t)w * h : 1));
+    if (!raw || !rows || !buffer) png_error(png, "out of memory");
+    for (uint32_t y = 0; y < h; y++) rows[y] = raw + y * row_bytes;
+    png_read_image(png, rows);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        buffer[i] = depth == 16 ? ((uint16_t *)raw)[i] : raw[i];
+    free(raw);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(file);
+    *labels = (uint16_t *)buffer;
+    *width = w;
+    *height = h;
+    return 1;
+}
+
+void unet_png_free_labels(uint16_t *labels) { free(labels); }

@@ -13,6 +13,18 @@ public enum PNGImage {
         return RGBImage(width: width, height: height, pixels: pixels)
     }
 
+    /// Reads a gray instance map (8- or 16-bit; 0 background, one id per object) exactly as stored.
+    public static func readLabels(_ path: String, maximumPixels: Int = 1 << 30) throws(SlideError) -> (width: Int, height: Int, labels: [UInt16]) {
+        var buffer: UnsafeMutablePointer<UInt16>?
+        var width: UInt32 = 0, height: UInt32 = 0
+        var error = [CChar](repeating: 0, count: 256)
+        guard unet_png_read_labels(path, &buffer, &width, &height, UInt64(maximumPixels), &error) == 1, let buffer else {
+            throw SlideError(path: path, reason: "cannot read instance map: \(String(cString: error))")
+        }
+        defer { unet_png_free_labels(buffer) }
+        return (Int(width), Int(height), Array(UnsafeBufferPointer(start: buffer, count: Int(width) * Int(height))))
+    }
+
     private static func read(_ path: String, channels: Int, maximumPixels: Int) throws(SlideError) -> (width: Int, height: Int, pixels: [UInt8]) {
         var buffer: UnsafeMutablePointer<UInt8>?
         var width: UInt32 = 0, height: UInt32 = 0

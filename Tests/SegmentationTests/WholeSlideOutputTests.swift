@@ -10,12 +10,13 @@ import UNetEngine
 @Suite struct WholeSlideOutputTests {
     static let slide = Fixtures.path("slides/histo_he.tif")  // 500×300
 
-    func segmenter(mpp: Double? = nil, className: String? = nil) throws -> SlideSegmenter {
+    func segmenter(mpp: Double? = nil, className: String? = nil, objects: ObjectSeparation? = nil) throws -> SlideSegmenter {
         var model = try ModelFile.load(path: Fixtures.engine("ref_bilinear_c1_bias.pth"))
-        if mpp != nil || className != nil {
+        if mpp != nil || className != nil || objects != nil {
             var metadata = model.metadata
             metadata.micronsPerPixel = mpp
             metadata.className = className
+            metadata.objects = objects
             let path = try Fixtures.temporaryDirectory().path + "/model.safetensors"
             try AtomicFile.write(model.safetensorsImage(metadata: metadata), to: path)
             model = try ModelFile.load(path: path)
@@ -55,7 +56,7 @@ import UNetEngine
         // Small tiles: objects cross tile borders and band borders.
         let summary = try segmenter(className: "Nucleus").segment(
             slidePath: Self.slide, outputDirectory: out,
-            options: SegmentationOptions(tile: 64, overlap: 8, inputScale: inputScale, slideMPP: 0.5))
+            options: SegmentationOptions(tile: 64, overlap: 8, inputScale: inputScale, slideMPP: 0.5, minimumObjectArea: .pixels(0)))
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
                 Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
         let features = try Self.features(out + "/histo_he.geojson")

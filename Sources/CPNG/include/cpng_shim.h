@@ -30,4 +30,11 @@ int unet_png_read(const char *path, int channels, uint8_t **pixels, uint32_t *wi
                   uint64_t max_pixels, char *error);
 void unet_png_free(uint8_t *pixels);
 
+/// Reads a gray PNG (1 to 16 bits) exactly as stored, one uint16_t per pixel: instance maps, whose
+/// values are object ids, not light. Returns 1 and a malloc'd buffer (free with unet_png_free_labels),
+/// or 0 with the reason in error (256 bytes).
+int unet_png_read_labels(const char *path, uint16_t **labels, uint32_t *width, uint32_t *height,
+                         uint64_t max_pixels, char *error);
+void unet_png_free_labels(uint16_t *labels);
+
 #endif
