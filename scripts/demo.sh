@@ -23,3 +23,7 @@ echo
 ls -l "$ROOT/outbox" "$ROOT/archive"
 echo
 tail -n 1 "$ROOT/logs/metrics.jsonl"
+echo
+# How many nuclei, and how they were separated and filtered (result.json's objects and object_filter).
+echo "nuclei found: $(grep -m1 '"objects" :' "$ROOT/outbox/sample.result.json" | tr -dc '0-9')"
+sed -n '/"object_filter"/,/}/p' "$ROOT/outbox/sample.result.json"

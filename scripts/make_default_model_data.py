@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Training data for the embedded demonstration model, in `unet train`'s masks layout:
+"""Training data for the embedded default model, in `unet train`'s masks layout with instance maps
+(images/NAME.tif + masks/NAME_inst.png, 16-bit, one id per nucleus):
 
     python3 scripts/make_default_model_data.py OUT_DIR     # then `make default-model` (see Makefile)
 
@@ -11,6 +12,14 @@ so the model learns to leave background alone.
 Labels are nucleus *pixels*, not circles: colour deconvolution (Ruifrok & Johnston haematoxylin, see
 nuclei_points.py), Otsu, opening, holes filled, components under 30 px dropped. Derived labels, not
 expert annotation: this is a demonstration model.
+
+Their instance maps are the connected components of those masks (touching nuclei stay one object
+there). Most of the data is the 107 stained tiles of ../shared/data/nuclei (DSB 2018 / BBBC038v1,
+CC0; 4,550 nuclei labelled one by one), case `dsb2018_ID` each, resampled by DSB_SCALE to 0.5 um/px
+(image bicubic, instance map nearest). Their scale is not given: their median nucleus is 18.6 px
+across, and taking an H&E nucleus as ~8 um across (lymphocytes ~7, epithelial and tumour nuclei 8-12)
+puts them at ~0.43 um/px, so DSB_SCALE = 0.43 / 0.5. Scale augmentation in `unet train` covers the
+rest of that uncertainty.
 
 Images are written as TIFF declaring 0.5 um/px (XResolution 50,800 dpi), the scale their nuclei
 suggest (median nucleus ~ 7-9 um across); `unet train` stores the images' common MPP in the model.
@@ -27,7 +36,9 @@ sys.path.insert(0, HERE)
 from nuclei_points import haematoxylin, otsu  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "data", "he")
+NUCLEI = os.path.join(os.path.dirname(DATA), "nuclei")
 MPP = 0.5
+DSB_SCALE = 0.43 / MPP
 GLASS = np.array([243, 243, 245], dtype=np.float64)
 
 
@@ -74,8 +85,19 @@ def main():
         for index, (rgb, mask) in enumerate(items, start=1):
             name = f"{case}-{index:02d}"
             Image.fromarray(rgb).save(os.path.join(out, "images", name + ".tif"), compression="tiff_lzw", dpi=(dpi, dpi))
-            Image.fromarray((mask * 255).astype(np.uint8)).save(os.path.join(out, "masks", name + ".png"))
+            instances, _ = ndimage.label(mask)
+            Image.fromarray(instances.astype(np.uint16)).save(os.path.join(out, "masks", name + "_inst.png"))
             print(f"{name}: {rgb.shape[1]}x{rgb.shape[0]}, {mask.mean() * 100:.1f}% nucleus")
+    for file in sorted(os.listdir(NUCLEI)):
+        if not file.endswith("_inst.png"):
+            continue
+        name = file[: -len("_inst.png")]
+        rgb = Image.open(os.path.join(NUCLEI, name + ".png")).convert("RGB")
+        instances = Image.open(os.path.join(NUCLEI, file))
+        size = (round(rgb.width * DSB_SCALE), round(rgb.height * DSB_SCALE))
+        rgb.resize(size, Image.BICUBIC).save(os.path.join(out, "images", name + ".tif"), compression="tiff_lzw", dpi=(dpi, dpi))
+        ids = np.asarray(instances.resize(size, Image.NEAREST)).astype(np.uint16)
+        Image.fromarray(ids).save(os.path.join(out, "masks", name + "_inst.png"))
     diameter = 2 * np.sqrt(np.median(all_areas) / np.pi) * MPP
     print(f"median nucleus: {np.median(all_areas):.0f} px, ~{diameter:.1f} um across at {MPP} um/px")
 

@@ -72,6 +72,7 @@ final class ObjectWriter {
     }
 
     var paths: [String] { [geojson?.path, table?.path].compactMap { $0 } }
+    var geojsonBytes: Int { geojson?.bytesWritten ?? 0 }
 
     func add(mask: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
         try tracer.add(mask: mask, probabilities: probabilities, emit: write)

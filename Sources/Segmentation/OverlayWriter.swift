@@ -5,6 +5,10 @@ import SlideIO
 /// drawn once the row below it is known (contours need both neighbours). It thresholds the
 /// probabilities itself, so it shares nothing with the slide's other outputs and can be fed on a
 /// thread of its own.
+///
+/// For an instance model (`drawsValleys`) it also draws where touching nuclei meet: the valleys of
+/// its distance map, pixels lower than a neighbour on one side and no higher than the one opposite,
+/// below `valleyCeiling`. That is where `InstanceSplitter` cuts such regions, read from three rows.
 final class OverlayWriter {
     let factor: Int
     let outputWidth: Int, outputHeight: Int
@@ -15,6 +19,10 @@ final class OverlayWriter {
     /// Rotated, never reallocated.
     private var above: [UInt8], pending: [UInt8], newest: [UInt8]
     private var hasAbove = false, hasPending = false
+    /// The same three rows' probabilities, kept only when drawing valleys.
+    private var aboveValues: [Float] = [], pendingValues: [Float] = [], newestValues: [Float] = []
+    private let drawsValleys: Bool
+    static let valleyCeiling: Float = 0.9
     private var pendingPixels: [UInt8] = []
     private var rowsDrawn = 0
     private var blockSums: [UInt32]
@@ -30,7 +38,13 @@ final class OverlayWriter {
         (0..<256).map { UInt8(Float($0) * (1 - tint.alpha) + target * tint.alpha) }
     }
 
-    init(path: String, width: Int, height: Int, threshold: Float, maximumSide: Int) throws(SlideError) {
+    init(path: String, width: Int, height: Int, threshold: Float, maximumSide: Int, drawsValleys: Bool = false) throws(SlideError) {
+        self.drawsValleys = drawsValleys
+        if drawsValleys {
+            aboveValues = [Float](repeating: 0, count: width)
+            pendingValues = aboveValues
+            newestValues = aboveValues
+        }
         self.width = width
         self.height = height
         self.threshold = threshold
@@ -52,12 +66,15 @@ final class OverlayWriter {
         newest.withUnsafeMutableBufferPointer { mask in
             for x in mask.indices { mask[x] = probabilities[x] >= threshold ? 255 : 0 }
         }
+        if drawsValleys { newestValues.withUnsafeMutableBufferPointer { _ = $0.initialize(from: probabilities) } }
         if hasPending {
-            try drawPending(below: newest)
+            try drawPending(below: newest, belowValues: newestValues)
             swap(&above, &pending)  // the drawn row is now the one above
+            swap(&aboveValues, &pendingValues)
             hasAbove = true
         }
         swap(&pending, &newest)
+        swap(&pendingValues, &newestValues)
         hasPending = true
         if pendingPixels.count == pixels.count {
             pendingPixels.withUnsafeMutableBufferPointer { _ = $0.initialize(from: pixels) }
@@ -67,7 +84,7 @@ final class OverlayWriter {
     }
 
     func finish() throws(SlideError) {
-        if hasPending { try drawPending(below: backgroundRow) }
+        if hasPending { try drawPending(below: backgroundRow, belowValues: []) }
         if blockRows > 0 { try flushBlock() }
         try writer.finish()
     }
@@ -77,7 +94,8 @@ final class OverlayWriter {
     func publish() throws(SlideError) { try writer.publish() }
 
     /// Draws the pending row, given the mask row below it, and writes it out.
-    private func drawPending(below: [UInt8]) throws(SlideError) {
+    private func drawPending(below: [UInt8], belowValues: [Float]) throws(SlideError) {
+        if drawsValleys { markValleys(below: below, belowValues: belowValues) }
         let width = width, contour = Self.contour
         let (red, green, blue) = (contour[0], contour[1], contour[2])
         pending.withUnsafeBufferPointer { mask in
@@ -86,7 +104,7 @@ final class OverlayWriter {
                     Self.tinted.withUnsafeBufferPointer { tinted in
                         pendingPixels.withUnsafeMutableBufferPointer { pixels in
                             for x in 0..<width where mask[x] != 0 {
-                                let edge = x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
+                                let edge = mask[x] == 1 || x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
                                 let pixel = 3 * x
                                 if edge {
                                     (pixels[pixel], pixels[pixel + 1], pixels[pixel + 2]) = (red, green, blue)
@@ -109,6 +127,20 @@ final class OverlayWriter {
             if blockRows == factor { try flushBlock() }
         }
         rowsDrawn += 1
+    }
+
+    /// Marks the pending row's valley pixels as edges (0 in a copy of the mask row the drawing reads
+    /// as "a neighbour is background"): set to 1, a value no thresholded row holds.
+    private func markValleys(below: [UInt8], belowValues: [Float]) {
+        let width = width, ceiling = Self.valleyCeiling
+        let up = hasAbove ? aboveValues : [], upMask = hasAbove ? above : backgroundRow
+        for x in 1..<max(1, width - 1) where pending[x] != 0 {
+            let value = pendingValues[x]
+            guard value < ceiling else { continue }
+            let across = pending[x - 1] != 0 && pending[x + 1] != 0 && value < pendingValues[x - 1] && value <= pendingValues[x + 1]
+            let down = upMask[x] != 0 && below[x] != 0 && !up.isEmpty && !belowValues.isEmpty && value < up[x] && value <= belowValues[x]
+            if across || down { pending[x] = 1 }
+        }
     }
 
     private func flushBlock() throws(SlideError) {

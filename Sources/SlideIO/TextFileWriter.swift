@@ -10,6 +10,8 @@ public final class TextFileWriter {
     private var fd: Int32
     private var buffer: [UInt8] = []
     private var published = false
+    /// Bytes written so far (buffered included).
+    public private(set) var bytesWritten = 0
     private static let flushSize = 1 << 20
 
     public init(path: String) throws(SlideError) {
@@ -26,6 +28,7 @@ public final class TextFileWriter {
 
     public func write(_ text: String) throws(SlideError) {
         buffer.append(contentsOf: text.utf8)
+        bytesWritten += text.utf8.count
         if buffer.count >= Self.flushSize { try flush() }
     }
 

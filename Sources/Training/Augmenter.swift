@@ -3,7 +3,7 @@ import UNetCore
 
 /// Samples a fresh augmented training tile on the fly: a random window of an image, flipped,
 /// rotated, scaled, bent by barrel/pincushion distortion, a Gaussian grid distortion and an elastic
-/// deformation, with stain (colour) jitter. Image and mask go through the same geometric mapping
+/// deformation, with stain (colour) jitter and focus blur. Image and mask go through the same geometric mapping
 /// (image bilinear, mask nearest-neighbour).
 public struct Augmenter: Sendable {
     public var tile: Int
@@ -17,7 +17,8 @@ public struct Augmenter: Sendable {
         self.enabled = enabled
     }
 
-    /// Writes one sample: `input[3, tile, tile]` (preprocessed) and `target[tile, tile]` (0 or 1).
+    /// Writes one sample: `input[3, tile, tile]` (preprocessed) and `target[tile, tile]` (the mask's 0
+    /// or 1, or with instance labels the distance map in [0, 1]).
     public func sample(_ image: LabelledImage, generator: inout SeededGenerator,
                        input: UnsafeMutablePointer<Float>, target: UnsafeMutablePointer<Float>) {
         let mapping = SourceMapping(tile: tile, width: image.image.width, height: image.image.height, enabled: enabled, generator: &generator)
@@ -26,6 +27,8 @@ public struct Augmenter: Sendable {
         let scale = (0..<3).map { preprocessing.scale / (preprocessing.std?[$0] ?? 1) }
         let offset = (0..<3).map { -(preprocessing.mean?[$0] ?? 0) / (preprocessing.std?[$0] ?? 1) }
         let width = image.image.width, height = image.image.height, plane = tile * tile
+        let labels = image.target ?? image.mask
+        let labelScale: Float = image.target == nil ? 1 : 1 / 255
         image.image.pixels.withUnsafeBufferPointer { pixels in
             for v in 0..<tile {
                 for u in 0..<tile {
@@ -43,8 +46,28 @@ public struct Augmenter: Sendable {
                     rgb = jitter.apply(rgb)
                     for c in 0..<3 { input[c * plane + v * tile + u] = rgb[order[c]] * scale[c] + offset[c] }
                     let nearestX = min(Int(x.rounded()), width - 1), nearestY = min(Int(y.rounded()), height - 1)
-                    target[v * tile + u] = Float(image.mask[nearestY * width + nearestX])
+                    target[v * tile + u] = Float(labels[nearestY * width + nearestX]) * labelScale
                 }
+            }
+        }
+        // Focus blur, as scanners leave some fields: 0 to 2 passes of a [1 2 1]/4 kernel, drawn last so
+        // the other draws stay what they were.
+        let passes = enabled ? [0, 0, 1, 2][Int(generator.next() % 4)] : 0
+        for _ in 0..<passes { Self.blur(input, channels: 3, side: tile) }
+    }
+
+    /// One separable [1 2 1]/4 pass over each channel plane, edges clamped.
+    static func blur(_ planes: UnsafeMutablePointer<Float>, channels: Int, side: Int) {
+        var line = [Float](repeating: 0, count: side)
+        for c in 0..<channels {
+            let plane = planes + c * side * side
+            for y in 0..<side {  // rows
+                for x in 0..<side { line[x] = plane[y * side + x] }
+                for x in 0..<side { plane[y * side + x] = (line[max(x - 1, 0)] + 2 * line[x] + line[min(x + 1, side - 1)]) / 4 }
+            }
+            for x in 0..<side {  // columns
+                for y in 0..<side { line[y] = plane[y * side + x] }
+                for y in 0..<side { plane[y * side + x] = (line[max(y - 1, 0)] + 2 * line[y] + line[min(y + 1, side - 1)]) / 4 }
             }
         }
     }

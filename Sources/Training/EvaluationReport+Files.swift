@@ -7,13 +7,23 @@ import UNetCore
 /// lines) and `worst-K-NAME.png` overlays of the lowest-Dice images.
 extension EvaluationReport {
     public static let csvHeader = "name,accuracy,dice,iou,predicted_positive_fraction,truth_positive_fraction"
+    /// Added when the truth has instances: objects predicted and true, matched at IoU > 0.5, F1, AJI, PQ.
+    public static let objectColumns = ",predicted_objects,truth_objects,matched_objects,object_f1,aji,pq"
 
     public var csv: String {
+        let withObjects = images.contains { $0.objects != nil }
         let rows = images.map { image in
-            return [CSVField.escaped(image.name), String(format: "%.6f", image.accuracy), String(format: "%.6f", image.dice), String(format: "%.6f", image.iou),
-                    String(format: "%.6f", image.predictedPositive), String(format: "%.6f", image.truthPositive)].joined(separator: ",")
+            var fields = [CSVField.escaped(image.name), String(format: "%.6f", image.accuracy), String(format: "%.6f", image.dice), String(format: "%.6f", image.iou),
+                          String(format: "%.6f", image.predictedPositive), String(format: "%.6f", image.truthPositive)]
+            if withObjects {
+                fields += image.objects.map { o in
+                    ["\(o.predictedObjects)", "\(o.truthObjects)", "\(o.matched)", String(format: "%.6f", o.f1),
+                     String(format: "%.6f", o.aggregatedJaccard), String(format: "%.6f", o.panopticQuality)]
+                } ?? Array(repeating: "", count: 6)
+            }
+            return fields.joined(separator: ",")
         }
-        return ([Self.csvHeader] + rows).map { $0 + "\n" }.joined()
+        return ([Self.csvHeader + (withObjects ? Self.objectColumns : "")] + rows).map { $0 + "\n" }.joined()
     }
 
     /// The thumbnail file name of the `rank`-th worst image (1-based).

@@ -1,8 +1,10 @@
 import Foundation
 import Segmentation
 import SlideIO
+import UNetCore
 
 /// One training or evaluation image with its binary mask (1 = foreground), and the case it belongs to.
+/// With instance labels it also has one id per nucleus and the distance-map target derived from them.
 public struct LabelledImage: Sendable {
     public let name: String
     /// Images of one case (a patient, a slide) stay together on one side of the train/validation split.
@@ -11,11 +13,36 @@ public struct LabelledImage: Sendable {
     public let mask: [UInt8]
     /// The image's µm per pixel, when its file declares one (TIFF: Aperio, OME, resolution tags).
     public var micronsPerPixel: Double? = nil
+    /// One id per nucleus (0 background), when the labels are instances.
+    public var instances: [Int32]? = nil
+    /// What the network learns instead of `mask` when there are instances: round(255 × the distance map).
+    public var target: [UInt8]? = nil
+    /// Point truth (one x, y per nucleus, `NAME.points.csv`): scored by detection F1 only; `mask` is empty.
+    public var points: [PointDetection.Point]? = nil
+
+    public init(name: String, caseID: String, image: RGBImage, mask: [UInt8], micronsPerPixel: Double? = nil) {
+        self.name = name
+        self.caseID = caseID
+        self.image = image
+        self.mask = mask
+        self.micronsPerPixel = micronsPerPixel
+    }
+
+    /// An image labelled nucleus by nucleus: the mask is every nucleus, the target their distance map.
+    public init(name: String, caseID: String, image: RGBImage, instances: [Int32], micronsPerPixel: Double? = nil) {
+        self.init(name: name, caseID: caseID, image: image, mask: instances.map { $0 == 0 ? 0 : 1 }, micronsPerPixel: micronsPerPixel)
+        self.instances = instances
+        target = DistanceMapTarget.make(instances: instances, width: image.width, height: image.height)
+    }
 }
 
-/// A directory of labelled images in either layout:
+/// A directory of labelled images in any of these layouts:
 /// - BreCaHAD: `images/*.tif` + `groundTruth/NAME.json` (points normalised to [0, 1], drawn as circles);
-/// - masks: `images/NAME.(tif|tiff|png)` + `masks/NAME.png` (non-zero = foreground).
+/// - masks: `images/NAME.(tif|tiff|png)` + `masks/NAME.png` (non-zero = foreground), or
+///   `masks/NAME_inst.png` (an 8- or 16-bit instance map, one id per nucleus) in its place;
+/// - instances: `NAME.png` beside `NAME_inst.png` in one directory (the DSB 2018 / BBBC038 layout);
+/// - points: `NAME.png` (or `.tif`) beside `NAME.points.csv`, one `x,y` per nucleus in pixels (for
+///   evaluation by detection F1).
 public struct LabelledDataset: Sendable {
     public let images: [LabelledImage]
     public let layout: String
@@ -23,6 +50,11 @@ public struct LabelledDataset: Sendable {
     public static func load(directory: String, truth: GroundTruthOptions = GroundTruthOptions()) throws(SlideError) -> LabelledDataset {
         let root = URL(fileURLWithPath: directory)
         let imageDirectory = root.appendingPathComponent("images").path
+        if !FileManager.default.fileExists(atPath: imageDirectory),
+           let flat = try? FileManager.default.contentsOfDirectory(atPath: directory) {
+            if flat.contains(where: { $0.hasSuffix("_inst.png") }) { return try loadInstances(directory: directory, names: flat) }
+            if flat.contains(where: { $0.hasSuffix(".points.csv") }) { return try loadPoints(directory: directory, names: flat) }
+        }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: imageDirectory) else {
             throw SlideError(path: imageDirectory, reason: "no images/ directory (expected images/ with groundTruth/ or masks/)")
         }
@@ -32,6 +64,12 @@ public struct LabelledDataset: Sendable {
             let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
             let path = URL(fileURLWithPath: imageDirectory).appendingPathComponent(file).path
             let (image, micronsPerPixel) = try readImage(path)
+            let instancePath = root.appendingPathComponent("masks/\(stem)_inst.png").path
+            if !breCaHAD, FileManager.default.fileExists(atPath: instancePath) {
+                let instances = try readInstances(instancePath, width: image.width, height: image.height)
+                images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, instances: instances, micronsPerPixel: micronsPerPixel))
+                continue
+            }
             let mask: [UInt8]
             if breCaHAD {
                 let truthPath = root.appendingPathComponent("groundTruth/\(stem).json").path
@@ -53,6 +91,67 @@ public struct LabelledDataset: Sendable {
         guard !images.isEmpty else { throw SlideError(path: imageDirectory, reason: "no images") }
         return LabelledDataset(images: images, layout: breCaHAD ? "brecahad" : "masks")
     }
+
+    /// The flat layout: every `NAME_inst.png` with its `NAME.png` (or `.tif`) beside it.
+    static func loadInstances(directory: String, names: [String]) throws(SlideError) -> LabelledDataset {
+        let root = URL(fileURLWithPath: directory)
+        var images: [LabelledImage] = []
+        for file in names.sorted() where file.hasSuffix("_inst.png") && !file.hasPrefix(".") {
+            let stem = String(file.dropLast("_inst.png".count))
+            guard let imageFile = ["png", "tif", "tiff"].map({ "\(stem).\($0)" }).first(where: names.contains) else {
+                throw SlideError(path: root.appendingPathComponent(file).path, reason: "no image \(stem).png beside this instance map")
+            }
+            let (image, micronsPerPixel) = try readImage(root.appendingPathComponent(imageFile).path)
+            let instances = try readInstances(root.appendingPathComponent(file).path, width: image.width, height: image.height)
+            images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, instances: instances, micronsPerPixel: micronsPerPixel))
+        }
+        guard !images.isEmpty else { throw SlideError(path: directory, reason: "no images") }
+        return LabelledDataset(images: images, layout: "instances")
+    }
+
+    /// The points layout: every `NAME.points.csv` with its image beside it.
+    static func loadPoints(directory: String, names: [String]) throws(SlideError) -> LabelledDataset {
+        let root = URL(fileURLWithPath: directory)
+        var images: [LabelledImage] = []
+        for file in names.sorted() where file.hasSuffix(".points.csv") && !file.hasPrefix(".") {
+            let stem = String(file.dropLast(".points.csv".count))
+            guard let imageFile = ["png", "tif", "tiff"].map({ "\(stem).\($0)" }).first(where: names.contains) else {
+                throw SlideError(path: root.appendingPathComponent(file).path, reason: "no image \(stem).png beside these points")
+            }
+            let (image, micronsPerPixel) = try readImage(root.appendingPathComponent(imageFile).path)
+            var item = LabelledImage(name: stem, caseID: caseID(of: stem), image: image,
+                                     mask: [UInt8](repeating: 0, count: image.width * image.height), micronsPerPixel: micronsPerPixel)
+            item.points = try readPoints(root.appendingPathComponent(file).path)
+            images.append(item)
+        }
+        return LabelledDataset(images: images, layout: "points")
+    }
+
+    /// `x,y` per line (a header line and further columns are allowed), in pixels.
+    static func readPoints(_ path: String) throws(SlideError) -> [PointDetection.Point] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SlideError(path: path, reason: "cannot read points") }
+        var points: [PointDetection.Point] = []
+        for (number, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 2, let x = Double(fields[0]), let y = Double(fields[1]), x.isFinite, y.isFinite else {
+                if number == 0 { continue }  // a header
+                throw SlideError(path: path, reason: "line \(number + 1) is not x,y: \(line.prefix(60))")
+            }
+            points.append(PointDetection.Point(x: x, y: y))
+        }
+        return points
+    }
+
+    static func readInstances(_ path: String, width: Int, height: Int) throws(SlideError) -> [Int32] {
+        let map = try PNGImage.readLabels(path)
+        guard map.width == width, map.height == height else {
+            throw SlideError(path: path, reason: "instance map is \(map.width)×\(map.height) but the image is \(width)×\(height)")
+        }
+        return map.labels.map { Int32($0) }
+    }
+
+    /// Whether the images carry instance labels (then the model learns a distance map).
+    public var hasInstances: Bool { images.contains { $0.instances != nil } }
 
     /// The images' common µm per pixel: their mean when every image declares one and they agree within 2%.
     public var commonMicronsPerPixel: Double? {

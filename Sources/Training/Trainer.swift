@@ -4,9 +4,9 @@ import SlideIO
 import UNetCore
 import UNetEngine
 
-/// `unet train`: on-the-fly augmented tiles from a case-split dataset, Adam, validation Dice each
-/// epoch, `checkpoint.safetensors` every epoch (weights, optimizer state, epoch, loss, metrics),
-/// `best.safetensors` by validation Dice, `history.jsonl`, `curves.svg` and `curves.png`. `--resume` continues
+/// `unet train`: on-the-fly augmented tiles from a case-split dataset, Adam, validation Dice (and,
+/// with instance labels, object F1, AJI and PQ) each epoch, `checkpoint.safetensors` every epoch (weights, optimizer state, epoch, loss, metrics),
+/// `best.safetensors` by validation object F1 (instance labels) or Dice, `history.jsonl`, `curves.svg` and `curves.png`. `--resume` continues
 /// exactly: every epoch's randomness derives from (seed, epoch), not from what ran before.
 public final class Trainer {
     public let options: TrainingOptions
@@ -29,12 +29,18 @@ public final class Trainer {
                                                truth: GroundTruthOptions(classes: options.truthClasses, radius: options.truthRadius))
         let (training, validation) = dataset.split(validationFraction: options.validationFraction, seed: options.seed)
         guard !training.isEmpty else { throw SlideError(path: options.data, reason: "no training images left after the validation split") }
+        // Instance labels make an instance model: it learns a distance map, split into nuclei at its saddles.
+        let instanceModel = dataset.hasInstances
+        if instanceModel, let binary = dataset.images.first(where: { $0.instances == nil }) {
+            throw SlideError(path: options.data, reason: "\(binary.name) has a binary mask among instance-labelled images; give every image an instance map (NAME_inst.png)")
+        }
 
         let architecture = UNetArchitecture(width: options.width, upsampling: options.upsampling, classes: 1, convolutionBias: false)
         var metadata = ModelMetadata(architecture: architecture, preprocessing: Preprocessing(channelOrder: options.channelOrder))
         metadata.provenance.note = options.note
         metadata.micronsPerPixel = options.micronsPerPixel ?? dataset.commonMicronsPerPixel
         metadata.className = options.className
+        metadata.objects = instanceModel ? .trainedDistanceMap : nil
         var state = TrainingState(epoch: 0, bestDice: -1, bestEpoch: 0, batchesTracked: 0)
         var stateDict: [String: Tensor]
         var optimizer: AdamOptimizer?
@@ -86,10 +92,12 @@ public final class Trainer {
             let trainingSeconds = (ContinuousClock.now - started).seconds
             let network = try trainer.network()
             let report = validation.isEmpty ? nil : EvaluationReport.evaluate(network: network, preprocessing: metadata.preprocessing,
-                                                                              threshold: metadata.threshold, images: validation, threads: options.threads)
-            let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), validationDice: report?.meanDice,
+                                                                              threshold: metadata.threshold, images: validation, threads: options.threads,
+                                                                              separation: metadata.objects ?? .components)
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), validationDice: report?.meanDice,
                                      validationAccuracy: report?.meanAccuracy, seconds: (ContinuousClock.now - started).seconds,
                                      imagesPerSecond: Double(steps * options.batch) / max(trainingSeconds, 1e-9))
+            (record.validationObjectF1, record.validationAJI, record.validationPQ) = (report?.meanObjectF1, report?.meanAJI, report?.meanPQ)
             state.epoch = epoch
             state.batchesTracked = trainer.parameters.batchesTracked
             metadata.provenance.epoch = epoch
@@ -97,10 +105,16 @@ public final class Trainer {
             if let report {
                 metadata.provenance.metrics["val_dice"] = report.meanDice
                 metadata.provenance.metrics["val_accuracy"] = report.meanAccuracy
+                if let f1 = report.meanObjectF1, let aji = report.meanAJI, let pq = report.meanPQ {
+                    metadata.provenance.metrics["val_object_f1"] = f1
+                    metadata.provenance.metrics["val_aji"] = aji
+                    metadata.provenance.metrics["val_pq"] = pq
+                }
             }
-            let improved = (report?.meanDice ?? -record.trainLoss) > state.bestDice
+            // `bestDice` holds the score best is chosen by: object F1 with instance labels, else Dice.
+            let improved = (record.validationScore ?? -record.trainLoss) > state.bestDice
             if improved {
-                state.bestDice = report?.meanDice ?? -record.trainLoss
+                state.bestDice = record.validationScore ?? -record.trainLoss
                 state.bestEpoch = epoch
                 try AtomicFile.write(ModelFile.safetensorsImage(tensors: trainer.parameters.stateDict, metadata: metadata), to: bestPath)
             }

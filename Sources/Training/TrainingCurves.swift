@@ -64,7 +64,7 @@ public struct TrainingCurves: Sendable {
         drawing.line(plot.left, plot.bottom, plot.right, plot.bottom)
         drawing.text("epoch", (plot.left + plot.right) / 2, plot.bottom + 42, anchor: .middle)
         drawing.text("training loss", 24, (plot.top + plot.bottom) / 2, anchor: .middle, colour: .red, vertical: true)
-        drawing.text("validation Dice", Double(Self.size.width) - 18, (plot.top + plot.bottom) / 2, anchor: .middle, colour: .blue, vertical: true)
+        drawing.text(history.contains { $0.validationObjectF1 != nil } ? "validation Dice, object F1" : "validation Dice", Double(Self.size.width) - 18, (plot.top + plot.bottom) / 2, anchor: .middle, colour: .blue, vertical: true)
 
         // The series.
         let loss = history.map { (x: x($0.epoch), y: y($0.trainLoss, lossTicks)) }
@@ -73,21 +73,31 @@ public struct TrainingCurves: Sendable {
         let dice = history.compactMap { record in record.validationDice.map { (x: x(record.epoch), y: y($0, diceTicks)) } }
         drawing.add(.polyline(dice, colour: .blue, width: 2))
         for point in dice { drawing.add(.circle(x: point.x, y: point.y, radius: 3, fill: .blue)) }
+        let objectF1 = history.compactMap { record in record.validationObjectF1.map { (x: x(record.epoch), y: y($0, diceTicks)) } }
+        if !objectF1.isEmpty {
+            drawing.add(.polyline(objectF1, colour: .purple, width: 2))
+            for point in objectF1 { drawing.add(.circle(x: point.x, y: point.y, radius: 3, fill: .purple)) }
+        }
 
         // The kept epoch.
         if let best = history.first(where: { $0.epoch == bestEpoch }) {
             drawing.line(x(best.epoch), plot.top, x(best.epoch), plot.bottom, .green, width: 1.5, dashed: true)
-            let label = best.validationDice.map { "best: epoch \(best.epoch), Dice \(String(format: "%.4f", $0))" }
+            let label = best.validationObjectF1.map { "best: epoch \(best.epoch), object F1 \(String(format: "%.4f", $0))" }
+                ?? best.validationDice.map { "best: epoch \(best.epoch), Dice \(String(format: "%.4f", $0))" }
                 ?? "best: epoch \(best.epoch), loss \(String(format: "%.4f", best.trainLoss))"
             let rightHalf = x(best.epoch) > (plot.left + plot.right) / 2
             drawing.text(label, x(best.epoch) + (rightHalf ? -6 : 6), plot.top + 16, anchor: rightHalf ? .end : .start, colour: .green)
-            if let value = best.validationDice { drawing.add(.circle(x: x(best.epoch), y: y(value, diceTicks), radius: 6, fill: .green)) }
+            if let value = best.validationScore { drawing.add(.circle(x: x(best.epoch), y: y(value, diceTicks), radius: 6, fill: .green)) }
         }
 
         // Legend, below the plot.
-        let legend: [(String, Drawing.Colour, Bool)] = [("training loss (left axis)", .red, false),
+        var legend: [(String, Drawing.Colour, Bool)] = [("training loss (left axis)", .red, false),
                                                         ("validation Dice (right axis)", .blue, false),
                                                         ("best epoch: best.safetensors", .green, true)]
+        if !objectF1.isEmpty {
+            legend = [("training loss (left)", .red, false), ("val. Dice (right)", .blue, false),
+                      ("val. object F1 (right)", .purple, false), ("best.safetensors", .green, true)]
+        }
         // Each entry: a 24 px swatch, 6 px, the label (8 px a character), 24 px to the next; centred.
         let legendWidth = legend.map { 30 + Double($0.0.count * 8) }.reduce(0, +) + 24 * Double(legend.count - 1)
         var legendX = (Double(Self.size.width) - legendWidth) / 2

@@ -47,11 +47,19 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var trainLoss: Double
     public var validationDice: Double?
     public var validationAccuracy: Double?
+    /// Mean per-image object F1 (IoU > 0.5), AJI and PQ on validation, when the labels are instances.
+    public var validationObjectF1: Double? = nil
+    public var validationAJI: Double? = nil
+    public var validationPQ: Double? = nil
     public var seconds: Double
     public var imagesPerSecond: Double
 
+    /// What `best.safetensors` is chosen by: object F1 when validation has instance labels, else Dice.
+    public var validationScore: Double? { validationObjectF1 ?? validationDice }
+
     enum CodingKeys: String, CodingKey {
         case epoch, trainLoss = "train_loss", validationDice = "val_dice", validationAccuracy = "val_accuracy"
+        case validationObjectF1 = "val_object_f1", validationAJI = "val_aji", validationPQ = "val_pq"
         case seconds, imagesPerSecond = "images_per_second"
     }
 }

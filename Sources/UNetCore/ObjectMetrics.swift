@@ -48,6 +48,11 @@ public struct ObjectMetrics: Sendable, Equatable, Codable {
     /// Scores `prediction` against `truth`: label maps of one image (0 = background, any other value one
     /// object; the ids need not be consecutive). Linear in the pixel count.
     public static func compare(truth: [Int32], prediction: [Int32]) -> ObjectMetrics {
+        compareMatching(truth: truth, prediction: prediction).metrics
+    }
+
+    /// `compare`, with the matched pairs (truth id, predicted id) at IoU > 0.5.
+    public static func compareMatching(truth: [Int32], prediction: [Int32]) -> (metrics: ObjectMetrics, matches: [(truth: Int32, predicted: Int32)]) {
         precondition(truth.count == prediction.count, "label maps differ in size")
         var truthArea: [Int32: Int] = [:], predictedArea: [Int32: Int] = [:]
         var overlap: [Int64: Int] = [:]  // (truth id, predicted id) → shared pixels
@@ -62,11 +67,13 @@ public struct ObjectMetrics: Sendable, Equatable, Codable {
         metrics.predictedObjects = predictedArea.count
         // For AJI: each truth object's best prediction by IoU (ties to the lower id, for a stable answer).
         var best: [Int32: (predicted: Int32, iou: Double, intersection: Int, union: Int)] = [:]
+        var matches: [(truth: Int32, predicted: Int32)] = []
         for (key, intersection) in overlap {
             let t = Int32(truncatingIfNeeded: key >> 32), p = Int32(truncatingIfNeeded: key)
             let union = truthArea[t]! + predictedArea[p]! - intersection
             let iou = Double(intersection) / Double(union)
             if iou > 0.5 {
+                matches.append((t, p))
                 metrics.matched += 1
                 metrics.matchedIoUSum += iou
             }
@@ -84,7 +91,7 @@ public struct ObjectMetrics: Sendable, Equatable, Codable {
             }
         }
         for (p, area) in predictedArea where !paired.contains(p) { metrics.ajiUnion += area }
-        return metrics
+        return (metrics, matches)
     }
 
     enum CodingKeys: String, CodingKey {

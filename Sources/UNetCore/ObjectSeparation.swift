@@ -7,7 +7,7 @@ public enum ObjectSeparation: Sendable, Equatable, Hashable, Codable {
     /// A binary mask split at the saddles of its Euclidean distance transform (`--split-touching`): a
     /// region's peaks become separate objects when each rises `dynamic` pixels above the saddle between them.
     case distanceTransform(dynamic: Double)
-    /// The model's output is a distance map (0 outside nuclei, 0.5 at a nucleus's edge rising to 1 at its
+    /// The model's output is a distance map (0 outside nuclei, 0.6 at a nucleus's edge rising to 1 at its
     /// centre); regions split at its saddles, peaks separate when each rises `dynamic` above the saddle.
     case distanceMap(dynamic: Double)
 

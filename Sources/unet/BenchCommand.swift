@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
+import Segmentation
 import UNetEngine
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time inference on one square tile: warm-up, then the median of several runs.")
 
-    @Option(help: "Model file (.pth or .safetensors).") var model: String
+    @Option(help: "Model file (.pth or .safetensors); not needed with --objects.") var model: String?
+    @Option(help: "Time the object step alone (tracing, splitting touching nuclei, GeoJSON and CSV) on a synthetic slide of WIDTHxHEIGHT px.")
+    var objects: String?
     @Option(help: "Tile side in pixels (at least 16).") var tile = 256
     @Option(help: "Threads for the matrix products.") var threads = 2
     @Option(help: "Arithmetic: fp32, bf16, or auto (bf16 where the CPU has native bf16 dot products).") var precision: Precision = .fp32
@@ -25,6 +28,23 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if let objects {
+                let sides = objects.lowercased().split(separator: "x").compactMap { Int($0) }
+                guard sides.count == 2, sides.allSatisfy({ $0 >= 72 }) else { throw ValidationError("--objects takes WIDTHxHEIGHT, each at least 72") }
+                let directory = FileManager.default.temporaryDirectory.path
+                let result = try ObjectStepBenchmark(width: sides[0], height: sides[1]).run(directory: directory)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                } else {
+                    print(String(format: "objects on a synthetic %d × %d slide: %d found (%d placed), %.1f s, %.1f MP/s, GeoJSON %.0f MB, peak RSS %.0f MiB",
+                                 result.width, result.height, result.objects, result.expectedObjects, result.seconds, result.megapixelsPerSecond,
+                                 Double(result.geojsonBytes) / 1e6, Double(result.peakResidentBytes) / 1048576))
+                }
+                return
+            }
+            guard let model else { throw ValidationError("--model is required (or --objects)") }
             let file = try ModelFile.load(path: model)
             if train {
                 let result = try TrainingBenchmark(tile: tile, batch: batch, threads: threads, warmupSteps: warmup, measuredSteps: runs).run(file)

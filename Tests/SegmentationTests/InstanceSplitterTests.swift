@@ -24,11 +24,11 @@ import UNetCore
     @Test func distanceTransformIsEuclidean() {
         // A 5×5 square: the centre is 3 px from the outside (the box's edge counts as background).
         let mask = [Bool](repeating: true, count: 25)
-        let distance = InstanceSplitter.distanceTransform(mask, width: 5, height: 5)
+        let distance = DistanceTransform.euclidean(mask, width: 5, height: 5)
         #expect(distance[12] == 3 && distance[0] == 1 && distance[6] == 2)
         let hole = (0..<25).map { $0 != 12 }
-        #expect(InstanceSplitter.distanceTransform(hole, width: 5, height: 5)[13] == 1)
-        #expect(abs(InstanceSplitter.distanceTransform(hole, width: 5, height: 5)[18] - Float(2).squareRoot()) < 1e-6)
+        #expect(DistanceTransform.euclidean(hole, width: 5, height: 5)[13] == 1)
+        #expect(abs(DistanceTransform.euclidean(hole, width: 5, height: 5)[18] - Float(2).squareRoot()) < 1e-6)
     }
 
     @Test func touchingDiscsSplitIntoTwoAndAloneStaysOne() {

@@ -7,7 +7,7 @@ public struct Drawing: Sendable {
 
         public static let black = Colour(0, 0, 0), white = Colour(255, 255, 255), grid = Colour(225, 225, 225)
         public static let grey = Colour(120, 120, 120), red = Colour(205, 45, 40), blue = Colour(40, 90, 200)
-        public static let green = Colour(30, 140, 60)
+        public static let green = Colour(30, 140, 60), purple = Colour(140, 50, 170)
     }
 
     public enum Anchor: String, Sendable { case start, middle, end }

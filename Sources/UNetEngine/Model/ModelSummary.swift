@@ -1,3 +1,5 @@
+import UNetCore
+
 /// What `unet inspect` reports about a model, as text or JSON.
 public struct ModelSummary: Codable, Sendable {
     public var path: String
@@ -34,6 +36,7 @@ public struct ModelSummary: Codable, Sendable {
             "input scale:    \(metadata.inputScale)",
             "mpp:            " + (metadata.micronsPerPixel.map { "\($0) µm/px" } ?? "not declared"),
             "class:          \(metadata.foregroundClassName)",
+            "objects:        " + Self.describe(metadata.objects),
             "cpu path:       \(cpuPath.rawValue) (this machine)",
         ]
         let source = metadata.provenance
@@ -44,5 +47,14 @@ public struct ModelSummary: Codable, Sendable {
         }
         if let note = source.note { lines.append("note:           \(note)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// How the model's output becomes objects, in words.
+    static func describe(_ objects: ObjectSeparation?) -> String {
+        switch objects ?? .components {
+        case .components: "components (one per connected region; --split-touching splits them)"
+        case .distanceTransform(let dynamic): "distance-transform (regions split at distance-transform saddles, dynamic \(dynamic) px)"
+        case .distanceMap(let dynamic): "distance-map (an instance model: split at the saddles of its output, dynamic \(dynamic))"
+        }
     }
 }
