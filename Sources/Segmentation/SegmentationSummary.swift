@@ -15,6 +15,8 @@ public struct SegmentationSummary: Codable, Sendable {
     /// runs at a lower priority, mostly on cores the engine leaves idle, so its wall time would mostly be waiting.
     public struct Timings: Codable, Sendable {
         public var decode = 0.0, preprocess = 0.0, inference = 0.0, stitch = 0.0, encode = 0.0, total = 0.0
+        /// Of `encode`: the object step (tracing, splitting, measuring, GeoJSON and CSV), CPU seconds.
+        public var objects = 0.0
     }
 
     public struct Scores: Codable, Sendable {

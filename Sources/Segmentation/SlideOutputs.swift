@@ -15,6 +15,8 @@ final class SlideOutputs {
     private let objects: ObjectWriter
     private let truth: GroundTruth?
     private(set) var positivePixels = 0
+    /// CPU seconds spent finding, splitting, measuring and writing objects (part of `encode`).
+    private(set) var objectSeconds = 0.0
     private(set) var confusion = ConfusionCounts()
     private var maskRow: [UInt8]
     private var probabilityRow: [UInt8]
@@ -78,6 +80,8 @@ final class SlideOutputs {
             try maskRow.withUnsafeBufferPointer { (row) throws(SlideError) in
                 try mask?.write(row: row)
                 try pyramid?.write(row: row)
+                let start = OverlappedWork.threadCPUSeconds()
+                defer { objectSeconds += OverlappedWork.threadCPUSeconds() - start }
                 try objects.add(mask: row, probabilities: values)
             }
             if let probability {
@@ -109,7 +113,9 @@ final class SlideOutputs {
         try mask?.finish()
         try probability?.finish()
         try pyramid?.finish()
+        let start = OverlappedWork.threadCPUSeconds()
         try objects.finish()
+        objectSeconds += OverlappedWork.threadCPUSeconds() - start
     }
 
     /// `finish` for the overlay.

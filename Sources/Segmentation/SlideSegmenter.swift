@@ -233,6 +233,7 @@ public final class SlideSegmenter {
 
         timings.total = (clock.now - started).seconds
         (objectFilter.droppedSmall, objectFilter.droppedLarge, objectFilter.unsplitRegions) = outputs.objectsDropped
+        timings.objects = outputs.objectSeconds
         let pixels = Double(slide.width * slide.height)
         var summary = SegmentationSummary(
             slide: provenance?.slideName ?? slidePath, duplicateOf: provenance?.duplicateOf, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,

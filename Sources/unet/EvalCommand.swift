@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
     var splitTouching = false
     @Option(help: "Radius within which a predicted centroid matches a truth point (NAME.points.csv): µm when the image declares its scale, else pixels.")
     var matchRadius = 3.0
-    @Option(help: "Override how objects are separated: components, distance-transform or distance-map (default: the model's).")
+    @Option(help: "Override how objects are separated: components, distance-transform or distance-map, optionally with :DYNAMIC (default: the model's).")
     var objects: String?
     @Option(help: "Foreground threshold (default: the model's).") var threshold: Float?
     @Option(help: "BreCaHAD classes drawn as foreground, comma-separated.") var truthClasses = "tumor"
@@ -34,12 +34,15 @@ struct EvalCommand: ParsableCommand {
 
     /// The separation scored: `--objects`, else the model's, else components (or `--split-touching`).
     func separation(model: ModelMetadata) throws -> ObjectSeparation {
-        switch objects {
-        case nil: return model.objects ?? (splitTouching ? .splitTouching : .components)
+        guard let objects else { return model.objects ?? (splitTouching ? .splitTouching : .components) }
+        let parts = objects.split(separator: ":", maxSplits: 1).map(String.init)
+        let dynamic = parts.count == 2 ? Double(parts[1]).flatMap { $0 > 0 ? $0 : nil } : nil
+        guard parts.count == 1 || dynamic != nil else { throw ValidationError("--objects: the dynamic after ':' must be a positive number") }
+        switch parts[0] {
         case "components": return .components
-        case "distance-transform": return .splitTouching
-        case "distance-map": return .trainedDistanceMap
-        case let other?: throw ValidationError("--objects must be components, distance-transform or distance-map, not '\(other)'")
+        case "distance-transform": return .distanceTransform(dynamic: dynamic ?? ObjectSeparation.splitTouching.dynamic!)
+        case "distance-map": return .distanceMap(dynamic: dynamic ?? ObjectSeparation.trainedDistanceMap.dynamic!)
+        default: throw ValidationError("--objects must be components, distance-transform or distance-map, not '\(objects)'")
         }
     }
 

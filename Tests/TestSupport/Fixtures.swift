@@ -11,6 +11,12 @@ public enum Fixtures {
 
     public static func engine(_ name: String) -> String { path("engine/\(name)") }
 
+    /// `../shared/data/<relative>` beside the checkout (real test data, never copied into the repo).
+    public static func sharedData(_ relative: String) -> String {
+        root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/data").appendingPathComponent(relative).path
+    }
+
     /// A freshly made empty directory under the system temporary directory.
     public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("unet-tests-\(UUID().uuidString)")
