@@ -8,6 +8,8 @@ import UNetCore
 /// by each nucleus's own depth makes the target the same at any scale.
 enum DistanceMapTarget {
     static let edge: Float = 0.6
+    /// The foreground threshold an instance model records.
+    static let threshold: Float = 0.4
 
     /// round(255 × target) per pixel, from an instance map (0 background, one id per nucleus).
     static func make(instances: [Int32], width: Int, height: Int) -> [UInt8] {

@@ -39,7 +39,8 @@ public struct LabelledImage: Sendable {
 /// A directory of labelled images in any of these layouts:
 /// - BreCaHAD: `images/*.tif` + `groundTruth/NAME.json` (points normalised to [0, 1], drawn as circles);
 /// - masks: `images/NAME.(tif|tiff|png)` + `masks/NAME.png` (non-zero = foreground), or
-///   `masks/NAME_inst.png` (an 8- or 16-bit instance map, one id per nucleus) in its place;
+///   `masks/NAME_inst.png` (an 8- or 16-bit instance map, one id per nucleus) or `masks/NAME.geojson`
+///   (a QuPath export of nucleus polygons) in its place;
 /// - instances: `NAME.png` beside `NAME_inst.png` in one directory (the DSB 2018 / BBBC038 layout);
 /// - points: `NAME.png` (or `.tif`) beside `NAME.points.csv`, one `x,y` per nucleus in pixels (for
 ///   evaluation by detection F1).
@@ -65,8 +66,11 @@ public struct LabelledDataset: Sendable {
             let path = URL(fileURLWithPath: imageDirectory).appendingPathComponent(file).path
             let (image, micronsPerPixel) = try readImage(path)
             let instancePath = root.appendingPathComponent("masks/\(stem)_inst.png").path
-            if !breCaHAD, FileManager.default.fileExists(atPath: instancePath) {
-                let instances = try readInstances(instancePath, width: image.width, height: image.height)
+            let polygonPath = root.appendingPathComponent("masks/\(stem).geojson").path
+            if !breCaHAD, FileManager.default.fileExists(atPath: instancePath) || FileManager.default.fileExists(atPath: polygonPath) {
+                let instances = FileManager.default.fileExists(atPath: instancePath)
+                    ? try readInstances(instancePath, width: image.width, height: image.height)
+                    : try GeoJSONInstances.read(polygonPath, width: image.width, height: image.height)
                 images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, instances: instances, micronsPerPixel: micronsPerPixel))
                 continue
             }

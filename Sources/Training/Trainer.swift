@@ -27,10 +27,13 @@ public final class Trainer {
         try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
         let dataset = try LabelledDataset.load(directory: options.data,
                                                truth: GroundTruthOptions(classes: options.truthClasses, radius: options.truthRadius))
-        let (training, validation) = dataset.split(validationFraction: options.validationFraction, seed: options.seed)
+        let split = dataset.split(validationFraction: options.validationFraction, seed: options.seed)
+        var training = split.training
+        let validation = split.validation
         guard !training.isEmpty else { throw SlideError(path: options.data, reason: "no training images left after the validation split") }
         // Instance labels make an instance model: it learns a distance map, split into nuclei at its saddles.
-        let instanceModel = dataset.hasInstances
+        let instanceModel = dataset.hasInstances && !options.binary
+        if options.binary { training = training.map { var image = $0; image.target = nil; return image } }
         if instanceModel, let binary = dataset.images.first(where: { $0.instances == nil }) {
             throw SlideError(path: options.data, reason: "\(binary.name) has a binary mask among instance-labelled images; give every image an instance map (NAME_inst.png)")
         }
@@ -41,6 +44,9 @@ public final class Trainer {
         metadata.micronsPerPixel = options.micronsPerPixel ?? dataset.commonMicronsPerPixel
         metadata.className = options.className
         metadata.objects = instanceModel ? .trainedDistanceMap : nil
+        // The distance map is 0 off nuclei and at least 0.6 on them; 0.4 scored best of 0.3, 0.4 and 0.5 on
+        // held-out BBBC038 tiles (BENCHMARKS.md, session 26).
+        if instanceModel { metadata.threshold = DistanceMapTarget.threshold }
         var state = TrainingState(epoch: 0, bestDice: -1, bestEpoch: 0, batchesTracked: 0)
         var stateDict: [String: Tensor]
         var optimizer: AdamOptimizer?
@@ -93,7 +99,7 @@ public final class Trainer {
             let network = try trainer.network()
             let report = validation.isEmpty ? nil : EvaluationReport.evaluate(network: network, preprocessing: metadata.preprocessing,
                                                                               threshold: metadata.threshold, images: validation, threads: options.threads,
-                                                                              separation: metadata.objects ?? .components)
+                                                                              separation: metadata.objects ?? (options.binary ? .splitTouching : .components))
             var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(steps, 1)), validationDice: report?.meanDice,
                                      validationAccuracy: report?.meanAccuracy, seconds: (ContinuousClock.now - started).seconds,
                                      imagesPerSecond: Double(steps * options.batch) / max(trainingSeconds, 1e-9))

@@ -28,6 +28,9 @@ public struct TrainingOptions: Sendable, Codable {
     public var micronsPerPixel: Double?
     /// The foreground class's name (GeoJSON classification).
     public var className: String?
+    /// Train a binary model even from instance labels (their union), scored with `--split-touching`'s
+    /// separation: the baseline an instance model is measured against.
+    public var binary = false
 
     public init(data: String, output: String) {
         self.data = data

@@ -13,8 +13,9 @@ public enum ObjectSeparation: Sendable, Equatable, Hashable, Codable {
 
     /// `--split-touching` for a binary model: a neck 1.5 px narrower than both nuclei it joins.
     public static let splitTouching = ObjectSeparation.distanceTransform(dynamic: 1.5)
-    /// What an instance model trained by `unet train` on instance labels records.
-    public static let trainedDistanceMap = ObjectSeparation.distanceMap(dynamic: 0.15)
+    /// What an instance model trained by `unet train` on instance labels records (0.1 scored best of
+    /// 0.03–0.25 on held-out BBBC038 tiles, BENCHMARKS.md).
+    public static let trainedDistanceMap = ObjectSeparation.distanceMap(dynamic: 0.1)
 
     /// The name in metadata and result.json.
     public var method: String {
@@ -35,6 +36,20 @@ public enum ObjectSeparation: Sendable, Equatable, Hashable, Codable {
     /// Whether regions are split at all.
     public var splits: Bool { self != .components }
 
+    /// Parses `components`, `distance-transform` or `distance-map`, each optionally followed by
+    /// `:DYNAMIC` (a positive number; default that of `splitTouching` or `trainedDistanceMap`).
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let dynamic = parts.count == 2 ? Double(parts[1]).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } : nil
+        guard !parts.isEmpty, parts.count == 1 || dynamic != nil else { return nil }
+        switch parts[0] {
+        case "components" where dynamic == nil: self = .components
+        case "distance-transform": self = .distanceTransform(dynamic: dynamic ?? Self.splitTouching.dynamic!)
+        case "distance-map": self = .distanceMap(dynamic: dynamic ?? Self.trainedDistanceMap.dynamic!)
+        default: return nil
+        }
+    }
+
     enum CodingKeys: String, CodingKey { case method, dynamic }
 
     public init(from decoder: any Decoder) throws {
@@ -44,7 +59,7 @@ public enum ObjectSeparation: Sendable, Equatable, Hashable, Codable {
         switch method {
         case "components": self = .components
         case "distance-transform": self = .distanceTransform(dynamic: dynamic ?? 1.5)
-        case "distance-map": self = .distanceMap(dynamic: dynamic ?? 0.15)
+        case "distance-map": self = .distanceMap(dynamic: dynamic ?? 0.1)
         default:
             throw DecodingError.dataCorruptedError(forKey: .method, in: container,
                                                    debugDescription: "unknown object method \"\(method)\" (components, distance-transform, distance-map)")

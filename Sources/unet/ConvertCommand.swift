@@ -19,6 +19,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "µm per pixel of the images the model was trained on (sets the scale slides are resampled to).") var mpp: Double?
     @Option(help: "Name of the foreground class (GeoJSON classification), e.g. Nucleus.") var className: String?
     @Option(help: "Free-text note stored in the provenance (training data, caveats).") var note: String?
+    @Option(help: "How the output becomes objects: components, distance-transform[:DYNAMIC] (split touching regions) or distance-map[:DYNAMIC] (an instance model's distance map).")
+    var objects: String?
 
     func run() throws {
         try reportingErrors {
@@ -32,6 +34,12 @@ struct ConvertCommand: ParsableCommand {
             if let mpp { metadata.micronsPerPixel = mpp }
             if let className { metadata.className = className }
             if let note { metadata.provenance.note = note }
+            if let objects {
+                guard let separation = ObjectSeparation(parsing: objects) else {
+                    throw ValidationError("--objects must be components, distance-transform[:DYNAMIC] or distance-map[:DYNAMIC], not '\(objects)'")
+                }
+                metadata.objects = separation == .components ? nil : separation
+            }
             try metadata.validate()
             guard URL(fileURLWithPath: input).standardized != URL(fileURLWithPath: output).standardized else {
                 throw ValidationError("output would overwrite the input \(input)")

@@ -20,6 +20,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Dataset directory (BreCaHAD layout, images/ + masks/ with NAME.png or NAME_inst.png, or NAME.png beside NAME_inst.png).") var data: String
     @Flag(help: "Split a binary model's touching objects at the saddles of their distance transform (instance models split their own).")
     var splitTouching = false
+    @Option(help: "Score only the images that `unet train --val-fraction F --seed S` held out for validation (give F here and --seed).")
+    var heldOut: Double?
+    @Option(help: "The training run's --seed, with --held-out.") var seed: UInt64 = 0
     @Option(help: "Radius within which a predicted centroid matches a truth point (NAME.points.csv): µm when the image declares its scale, else pixels.")
     var matchRadius = 3.0
     @Option(help: "Override how objects are separated: components, distance-transform or distance-map, optionally with :DYNAMIC (default: the model's).")
@@ -35,15 +38,10 @@ struct EvalCommand: ParsableCommand {
     /// The separation scored: `--objects`, else the model's, else components (or `--split-touching`).
     func separation(model: ModelMetadata) throws -> ObjectSeparation {
         guard let objects else { return model.objects ?? (splitTouching ? .splitTouching : .components) }
-        let parts = objects.split(separator: ":", maxSplits: 1).map(String.init)
-        let dynamic = parts.count == 2 ? Double(parts[1]).flatMap { $0 > 0 ? $0 : nil } : nil
-        guard parts.count == 1 || dynamic != nil else { throw ValidationError("--objects: the dynamic after ':' must be a positive number") }
-        switch parts[0] {
-        case "components": return .components
-        case "distance-transform": return .distanceTransform(dynamic: dynamic ?? ObjectSeparation.splitTouching.dynamic!)
-        case "distance-map": return .distanceMap(dynamic: dynamic ?? ObjectSeparation.trainedDistanceMap.dynamic!)
-        default: throw ValidationError("--objects must be components, distance-transform or distance-map, not '\(objects)'")
+        guard let separation = ObjectSeparation(parsing: objects) else {
+            throw ValidationError("--objects must be components, distance-transform[:DYNAMIC] or distance-map[:DYNAMIC], not '\(objects)'")
         }
+        return separation
     }
 
     func run() throws {
@@ -51,8 +49,9 @@ struct EvalCommand: ParsableCommand {
             let file = try DefaultModel.load(explicitPath: model)
             let dataset = try LabelledDataset.load(directory: data, truth: GroundTruthOptions(
                 classes: truthClasses.split(separator: ",").map(String.init), radius: truthRadius))
+            let images = heldOut.map { dataset.split(validationFraction: $0, seed: seed).validation } ?? dataset.images
             let scores = EvaluationReport.evaluate(network: try file.network(precision: precision), preprocessing: file.metadata.preprocessing,
-                                                   threshold: threshold ?? file.metadata.threshold, images: dataset.images, threads: threads,
+                                                   threshold: threshold ?? file.metadata.threshold, images: images, threads: threads,
                                                    separation: try separation(model: file.metadata), matchRadiusMicrons: matchRadius,
                                                    keepingWorst: report == nil ? 0 : 5)
             if let report {

@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "µm per pixel the model is trained at (default: the images' own, when they all declare one).") var mpp: Double?
     @Option(help: "Name of the foreground class, e.g. Nucleus (GeoJSON classification).") var className: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
+    @Flag(help: "Train a binary model even from instance labels (for comparison with the instance model they make by default).")
+    var binary = false
     @Option(help: "Threads.") var threads = 2
 
     enum UpsamplingFlag: String, EnumerableFlag { case bilinear, transposed }
@@ -58,6 +60,7 @@ struct TrainCommand: ParsableCommand {
             options.note = note
             options.micronsPerPixel = mpp
             options.className = className
+            options.binary = binary
             options.threads = threads
             let trainer = Trainer(options: options)
             let terminal = isatty(STDERR_FILENO) == 1

@@ -103,6 +103,24 @@ import UNetCore
         }
     }
 
+    /// A region larger than the split limit keeps no pixels: it comes out whole and is counted, so a
+    /// mask gone wrong cannot hold a slide's worth of pixels.
+    @Test func regionsOverTheSplitLimitComeOutWholeAndCounted() throws {
+        let map = Self.twoDiscs()
+        var tracer = ObjectTracer()
+        tracer.separation = .trainedDistanceMap
+        tracer.maximumSplitArea = 100
+        var objects: [TracedObject] = []
+        for y in 0..<24 {
+            let row = Array(map[(y * 40)..<((y + 1) * 40)]), bytes = row.map { $0 >= 0.5 ? UInt8(255) : 0 }
+            try bytes.withUnsafeBufferPointer { bytes in
+                try row.withUnsafeBufferPointer { values in try tracer.add(mask: bytes, probabilities: values) { objects.append($0) } }
+            }
+        }
+        try tracer.finish { objects.append($0) }
+        #expect(objects.count == 1 && tracer.unsplitLargeRegions == 1 && objects[0].area == map.filter { $0 >= 0.5 }.count)
+    }
+
     struct SplitMix {
         var state: UInt64
         init(seed: UInt64) { state = seed }

@@ -67,4 +67,22 @@ import UNetEngine
         #expect(best.metadata.objects == .trainedDistanceMap && best.metadata.provenance.metrics["val_object_f1"] == f1)
         #expect(try String(contentsOfFile: output + "/curves.svg", encoding: .utf8).contains("object F1"))
     }
+
+    /// QuPath's GeoJSON: each polygon one nucleus, filled by pixel centres, holes left out; points skipped.
+    @Test func geoJSONPolygonsBecomeInstances() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let json = """
+            {"type":"FeatureCollection","features":[
+             {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[1,1],[5,1],[5,5],[1,5],[1,1]],[[2,2],[3,2],[3,3],[2,3],[2,2]]]},"properties":{"objectType":"annotation"}},
+             {"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[[[[6,0],[8,0],[8,2],[6,2],[6,0]]]]},"properties":{}},
+             {"type":"Feature","geometry":{"type":"Point","coordinates":[9,9]},"properties":{}}]}
+            """
+        try json.write(toFile: directory + "/cells.geojson", atomically: true, encoding: .utf8)
+        let labels = try GeoJSONInstances.read(directory + "/cells.geojson", width: 10, height: 10)
+        #expect(labels.filter { $0 == 1 }.count == 16 - 1 && labels[2 * 10 + 2] == 0 && labels[1 * 10 + 1] == 1)
+        #expect(labels.filter { $0 == 2 }.count == 4 && labels[0 * 10 + 6] == 2 && Set(labels) == [0, 1, 2])
+        try "{}".write(toFile: directory + "/empty.geojson", atomically: true, encoding: .utf8)
+        #expect(throws: SlideError.self) { try GeoJSONInstances.read(directory + "/empty.geojson", width: 10, height: 10) }
+    }
 }
