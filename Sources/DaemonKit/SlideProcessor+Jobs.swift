@@ -193,7 +193,7 @@ extension SlideProcessor {
             "outputs": job.outputName ?? NSNull(),
         ]
         for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of",
-                    "input_scale", "slide_mpp", "mpp_source", "objects", "warnings", "precision", "cpu_path"] {
+                    "input_scale", "slide_mpp", "mpp_source", "objects", "object_filter", "warnings", "precision", "cpu_path"] {
             if let value = summary[key] { fields[key] = value }
         }
         if let timings = summary["timings"] { fields["stages"] = timings }
