@@ -34,7 +34,7 @@ demo: release
 # pillow; about 22 minutes on 2 cores): the 107 BBBC038v1 tiles of ../shared/data/nuclei (CC0) and the
 # crops of two public H&E images, all as instance maps at 0.5 um/px. 20 epochs at lr 1e-3, then 12 at
 # 3e-4 from the checkpoint; best.safetensors is chosen by validation object F1. Figures: BENCHMARKS.md.
-DEFAULT_MODEL_NOTE = Demonstration model, not for diagnosis: width-16 instance U-Net (distance map, split at its saddles) trained by unet train on image set BBBC038v1 (107 stained tissue tiles, 4,550 nuclei, CC0; Caicedo et al., Nature Methods 2019: "We used image set BBBC038v1, available from the Broad Bioimage Benchmark Collection") resampled to 0.5 um/px, and 12 crops of two public H&E images (tiatoolbox target_image, TCIA histo via stardist; BSD-3) with nuclei from colour deconvolution; 0.5 um/px.
+DEFAULT_MODEL_NOTE = Demonstration model, not for diagnosis: width-16 instance U-Net (distance map, split at its saddles) trained by unet train on image set BBBC038v1 (107 stained tissue tiles, 4,550 nuclei, CC0; Caicedo et al., Nature Methods 2019: 'We used image set BBBC038v1, available from the Broad Bioimage Benchmark Collection') resampled to 0.5 um/px, and 12 crops of two public H&E images (tiatoolbox target_image, TCIA histo via stardist; BSD-3) with nuclei from colour deconvolution; 0.5 um/px.
 DEFAULT_MODEL_TRAIN = .build/release/unet train --data .build/default-model-data --out .build/default-model-run --width 16 --tile 128 \
 	--batch 8 --samples-per-image 8 --val-fraction 0.15 --seed 1 --loss bce --class-name Nucleus --note "$(DEFAULT_MODEL_NOTE)"
 default-model: release

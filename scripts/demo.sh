@@ -8,7 +8,10 @@ BIN=${BIN:-.build/release}
 ROOT=${ROOT:-demo}
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
-"$BIN/unetd" --root "$ROOT" --quiet-period 0.5 &
+# The sample's file declares no scale. Its nuclei are 40-50 px across (10-12 um), about 0.25 um/px, so the
+# demo says so, as a lab would for a scanner that writes none; unetd then resamples it to the model's 0.5.
+printf 'slide_mpp = 0.25\n' > "$ROOT/unetd.toml"
+"$BIN/unetd" --root "$ROOT" --config "$ROOT/unetd.toml" --quiet-period 0.5 &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 100); do "$BIN/unetctl" --socket "$ROOT/unetd.sock" status >/dev/null 2>&1 && break; sleep 0.2; done

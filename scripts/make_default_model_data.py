@@ -5,7 +5,8 @@
     python3 scripts/make_default_model_data.py OUT_DIR     # then `make default-model` (see Makefile)
 
 Sources: the two real H&E images in ../shared/data/he (tia_target_image.png, tiatoolbox 2.1.3, BSD-3;
-histo.jpg, TCIA via stardist 0.9.2, BSD-3). Case_1 is tia's four 500x500 quadrants, Case_2 histo's
+histo.jpg, TCIA via stardist 0.9.2, BSD-3). Case_1 is the four quadrants of tia halved (its nuclei are
+40-50 px across, which puts it near 0.25 um/px), Case_2 histo's
 two halves; each case also gets crops whose right half is replaced by blank glass (mask empty there),
 so the model learns to leave background alone.
 
@@ -14,7 +15,7 @@ nuclei_points.py), Otsu, opening, holes filled, components under 30 px dropped. 
 expert annotation: this is a demonstration model.
 
 Their instance maps split those masks' blobs into nuclei by a distance-transform watershed (markers:
-peaks of the distance transform at least 4 px apart, scikit-image), so touching nuclei there are not
+peaks of the distance transform at least 6 px apart, scikit-image), so touching nuclei there are not
 taught as one. Most of the data is the 107 stained tiles of ../shared/data/nuclei (DSB 2018 / BBBC038v1,
 CC0; 4,550 nuclei labelled one by one), case `dsb2018_ID` each, resampled by DSB_SCALE to 0.5 um/px
 (image bicubic, instance map nearest). Their scale is not given: their median nucleus is 18.6 px
@@ -60,7 +61,7 @@ def split_blobs(mask):
     """Pseudo-instances for derived labels: each blob cut at the saddles of its distance transform."""
     distance = ndimage.distance_transform_edt(mask)
     blobs, _ = ndimage.label(mask)
-    peaks = peak_local_max(distance, min_distance=4, labels=blobs, exclude_border=False)
+    peaks = peak_local_max(distance, min_distance=6, labels=blobs, exclude_border=False)
     markers = np.zeros(mask.shape, np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
     return watershed(-distance, markers, mask=mask)
@@ -82,8 +83,10 @@ def main():
     os.makedirs(os.path.join(out, "masks"), exist_ok=True)
     tia = np.asarray(Image.open(os.path.join(DATA, "tia_target_image.png")).convert("RGB"))
     histo = np.asarray(Image.open(os.path.join(DATA, "histo.jpg")).convert("RGB"))
+    # tia's nuclei are 40-50 px across, ~10-12 um at about 0.25 um/px: halved to the 0.5 um/px declared.
+    tia = np.asarray(Image.fromarray(tia).resize((tia.shape[1] // 2, tia.shape[0] // 2), Image.BICUBIC))
     crops = {
-        "Case_1": [tia[y:y + 500, x:x + 500] for y in (0, 500) for x in (0, 500)],
+        "Case_1": [tia[y:y + 250, x:x + 250] for y in (0, 250) for x in (0, 250)],
         "Case_2": [histo[:, :250], histo[:, 250:]],
     }
     dpi = 25_400 / MPP

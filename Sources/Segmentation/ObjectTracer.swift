@@ -20,6 +20,8 @@ struct ObjectTracer {
     var maximumSplitArea = 1 << 20
     /// Regions too large to split so far (result.json counts them).
     private(set) var unsplitLargeRegions = 0
+    /// Whether split objects carry `splitBoundary` (the overlay draws it; the object files need not).
+    var recordsSplitBoundaries = false
 
     /// A run of foreground pixels `[start, end)` in one row, and the region it belongs to.
     private struct Run {
@@ -89,7 +91,7 @@ struct ObjectTracer {
             guard region.lastRow < Int(line), !region.emitted else { continue }
             region.emitted = true
             if region.keepsPixels && region.area > 1 {
-                for piece in region.split(by: splitter) { try emit(piece) }
+                for piece in region.split(by: splitter, boundaries: recordsSplitBoundaries) { try emit(piece) }
             } else {
                 try emit(region.traced())
             }
@@ -196,7 +198,7 @@ private final class Region {
     }
 
     /// The region as nuclei: its pixels in its bounding box, split, each piece outlined on its own.
-    func split(by splitter: InstanceSplitter) -> [TracedObject] {
+    func split(by splitter: InstanceSplitter, boundaries: Bool) -> [TracedObject] {
         let width = maxX - minX + 1, height = maxY - minY + 1
         var mask = [Bool](repeating: false, count: width * height)
         var probabilities = [Float](repeating: 0, count: width * height)
@@ -214,7 +216,7 @@ private final class Region {
         edges = []
         dropPixels()
         return TracedObject.pieces(labels: labels, count: count, probabilities: probabilities,
-                                   box: (minX, minY, width, height))
+                                   box: (minX, minY, width, height), boundaries: boundaries)
     }
 
     func traced() -> TracedObject {
@@ -236,6 +238,9 @@ struct TracedObject {
     /// Closed rings (first point repeated last): the outer boundary first (counter-clockwise by the
     /// shoelace sign, as RFC 7946 asks), then the holes (clockwise).
     var rings: [[Point]]
+    /// Of a region split into nuclei: this object's pixels that touch another of them (4-neighbours),
+    /// level-0 x, y; empty unless asked for.
+    var splitBoundary: [SIMD2<Int32>] = []
 
     struct Point: Equatable {
         var x: Double

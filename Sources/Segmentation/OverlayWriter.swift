@@ -1,30 +1,31 @@
 import SlideIO
+import UNetCore
 
 /// The slide with the mask tinted green and its contours drawn yellow, at full resolution up to
 /// `maximumSide`, box-downscaled by an integer factor beyond it. Rows arrive one at a time; each is
-/// drawn once the row below it is known (contours need both neighbours). It thresholds the
-/// probabilities itself, so it shares nothing with the slide's other outputs and can be fed on a
+/// drawn once the rows below it that it needs are known (contours need the next row). It thresholds
+/// the probabilities itself, so it shares nothing with the slide's other outputs and can be fed on a
 /// thread of its own.
 ///
-/// For an instance model (`drawsValleys`) it also draws where touching nuclei meet: the valleys of
-/// its distance map, pixels lower than a neighbour on one side and no higher than the one opposite,
-/// below `valleyCeiling`. That is where `InstanceSplitter` cuts such regions, read from three rows.
+/// Where regions are split into nuclei (`separation`), it also draws where touching nuclei meet: it runs
+/// its own `ObjectTracer` with the same threshold and separation as the object files, so the lines are
+/// exactly the GeoJSON's boundaries between nuclei, and holds rows back (`splitLag`) until the nuclei
+/// in them are complete. A region taller than that gets its lines only on the rows still held.
 final class OverlayWriter {
     let factor: Int
     let outputWidth: Int, outputHeight: Int
     private let width: Int, height: Int
     private let writer: PNGRowWriter
     private let threshold: Float
-    /// Mask rows (255 positive, 0 not): the row above the pending one, the pending one, the newest.
-    /// Rotated, never reallocated.
-    private var above: [UInt8], pending: [UInt8], newest: [UInt8]
-    private var hasAbove = false, hasPending = false
-    /// The same three rows' probabilities, kept only when drawing valleys.
-    private var aboveValues: [Float] = [], pendingValues: [Float] = [], newestValues: [Float] = []
-    private let drawsValleys: Bool
-    static let valleyCeiling: Float = 0.9
-    private var pendingPixels: [UInt8] = []
-    private var rowsDrawn = 0
+    /// Finds the nuclei whose shared boundaries are drawn (nil: regions are not split).
+    private var tracer: ObjectTracer?
+    /// Rows that must follow a row before it is drawn: 1 for contours, `splitLag` with split lines.
+    private let lag: Int
+    /// The masks of the rows from the last drawn one on (255 positive, 0 not, 1 a split line) and the
+    /// pixels of the `lag + 1` rows not drawn yet. Slots are reused, never reallocated.
+    private var masks: [[UInt8]], pending: [[UInt8]]
+    private var traced: [UInt8]
+    private var received = 0, drawn = 0
     private var blockSums: [UInt32]
     private var blockRows = 0
     private var outputRow: [UInt8]
@@ -33,24 +34,26 @@ final class OverlayWriter {
 
     static let tint: (r: Float, g: Float, b: Float, alpha: Float) = (0, 200, 0, 0.35)
     static let contour: [UInt8] = [255, 230, 0]
+    static let splitLag = 96
     /// `tint` blended over every value of each channel: `tinted[256 · channel + value]`.
     private static let tinted: [UInt8] = [tint.r, tint.g, tint.b].flatMap { target in
         (0..<256).map { UInt8(Float($0) * (1 - tint.alpha) + target * tint.alpha) }
     }
 
-    init(path: String, width: Int, height: Int, threshold: Float, maximumSide: Int, drawsValleys: Bool = false) throws(SlideError) {
-        self.drawsValleys = drawsValleys
-        if drawsValleys {
-            aboveValues = [Float](repeating: 0, count: width)
-            pendingValues = aboveValues
-            newestValues = aboveValues
-        }
+    init(path: String, width: Int, height: Int, threshold: Float, maximumSide: Int, separation: ObjectSeparation = .components) throws(SlideError) {
         self.width = width
         self.height = height
         self.threshold = threshold
-        above = [UInt8](repeating: 0, count: width)
-        pending = above
-        newest = above
+        if separation.splits {
+            var tracer = ObjectTracer()
+            tracer.separation = separation
+            tracer.recordsSplitBoundaries = true
+            self.tracer = tracer
+        }
+        lag = separation.splits ? Self.splitLag : 1
+        masks = Array(repeating: [UInt8](repeating: 0, count: width), count: lag + 2)
+        traced = separation.splits ? [UInt8](repeating: 0, count: width) : []
+        pending = Array(repeating: [UInt8](repeating: 0, count: 3 * width), count: lag + 1)
         factor = max(1, (max(width, height) + maximumSide - 1) / maximumSide)
         outputWidth = (width + factor - 1) / factor
         outputHeight = (height + factor - 1) / factor
@@ -62,29 +65,23 @@ final class OverlayWriter {
 
     /// Adds the next row: its RGB pixels and its foreground probabilities (`width` each).
     func add(pixels: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
-        let threshold = threshold
-        newest.withUnsafeMutableBufferPointer { mask in
+        let threshold = threshold, slot = received % masks.count
+        masks[slot].withUnsafeMutableBufferPointer { mask in
             for x in mask.indices { mask[x] = probabilities[x] >= threshold ? 255 : 0 }
         }
-        if drawsValleys { newestValues.withUnsafeMutableBufferPointer { _ = $0.initialize(from: probabilities) } }
-        if hasPending {
-            try drawPending(below: newest, belowValues: newestValues)
-            swap(&above, &pending)  // the drawn row is now the one above
-            swap(&aboveValues, &pendingValues)
-            hasAbove = true
+        pending[received % pending.count].withUnsafeMutableBufferPointer { _ = $0.initialize(from: pixels) }
+        received += 1
+        if tracer != nil {
+            // A copy of the row: marking split lines writes into `masks` while the tracer reads its row.
+            traced.withUnsafeMutableBufferPointer { _ = $0.initialize(from: masks[slot]) }
+            try traced.withUnsafeBufferPointer { (row) throws(SlideError) in try tracer!.add(mask: row, probabilities: probabilities, emit: markSplit) }
         }
-        swap(&pending, &newest)
-        swap(&pendingValues, &newestValues)
-        hasPending = true
-        if pendingPixels.count == pixels.count {
-            pendingPixels.withUnsafeMutableBufferPointer { _ = $0.initialize(from: pixels) }
-        } else {
-            pendingPixels = Array(pixels)
-        }
+        while drawn + lag < received { try draw(row: drawn) }
     }
 
     func finish() throws(SlideError) {
-        if hasPending { try drawPending(below: backgroundRow, belowValues: []) }
+        try tracer?.finish(emit: markSplit)
+        while drawn < received { try draw(row: drawn) }
         if blockRows > 0 { try flushBlock() }
         try writer.finish()
     }
@@ -93,16 +90,27 @@ final class OverlayWriter {
 
     func publish() throws(SlideError) { try writer.publish() }
 
-    /// Draws the pending row, given the mask row below it, and writes it out.
-    private func drawPending(below: [UInt8], belowValues: [Float]) throws(SlideError) {
-        if drawsValleys { markValleys(below: below, belowValues: belowValues) }
+    /// Marks an object's pixels that touch another nucleus of its region, on the rows not drawn yet.
+    private func markSplit(_ object: TracedObject) {
+        for pixel in object.splitBoundary where Int(pixel.y) >= drawn {
+            masks[Int(pixel.y) % masks.count][Int(pixel.x)] = 1
+        }
+    }
+
+    /// The mask of row `y`, or background outside the rows received.
+    private func maskRow(_ y: Int) -> [UInt8] { y >= 0 && y < received ? masks[y % masks.count] : backgroundRow }
+
+    /// Draws row `y` (every row it needs has arrived, or is past the end) and writes it out.
+    private func draw(row y: Int) throws(SlideError) {
+        let edges = maskRow(y)  // 255 inside, 0 outside, 1 on a line between nuclei
         let width = width, contour = Self.contour
         let (red, green, blue) = (contour[0], contour[1], contour[2])
-        pending.withUnsafeBufferPointer { mask in
-            (hasAbove ? above : backgroundRow).withUnsafeBufferPointer { above in
-                below.withUnsafeBufferPointer { below in
+        let slot = y % pending.count
+        edges.withUnsafeBufferPointer { mask in
+            maskRow(y - 1).withUnsafeBufferPointer { above in
+                maskRow(y + 1).withUnsafeBufferPointer { below in
                     Self.tinted.withUnsafeBufferPointer { tinted in
-                        pendingPixels.withUnsafeMutableBufferPointer { pixels in
+                        pending[slot].withUnsafeMutableBufferPointer { pixels in
                             for x in 0..<width where mask[x] != 0 {
                                 let edge = mask[x] == 1 || x == 0 || x == width - 1 || mask[x - 1] == 0 || mask[x + 1] == 0 || above[x] == 0 || below[x] == 0
                                 let pixel = 3 * x
@@ -120,27 +128,13 @@ final class OverlayWriter {
             }
         }
         if factor == 1 {
-            try pendingPixels.withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
+            try pending[slot].withUnsafeBufferPointer { (row) throws(SlideError) in try writer.write(row: row) }
         } else {
-            for x in 0..<width { for c in 0..<3 { blockSums[(x / factor) * 3 + c] += UInt32(pendingPixels[3 * x + c]) } }
+            for x in 0..<width { for c in 0..<3 { blockSums[(x / factor) * 3 + c] += UInt32(pending[slot][3 * x + c]) } }
             blockRows += 1
             if blockRows == factor { try flushBlock() }
         }
-        rowsDrawn += 1
-    }
-
-    /// Marks the pending row's valley pixels as edges (0 in a copy of the mask row the drawing reads
-    /// as "a neighbour is background"): set to 1, a value no thresholded row holds.
-    private func markValleys(below: [UInt8], belowValues: [Float]) {
-        let width = width, ceiling = Self.valleyCeiling
-        let up = hasAbove ? aboveValues : [], upMask = hasAbove ? above : backgroundRow
-        for x in 1..<max(1, width - 1) where pending[x] != 0 {
-            let value = pendingValues[x]
-            guard value < ceiling else { continue }
-            let across = pending[x - 1] != 0 && pending[x + 1] != 0 && value < pendingValues[x - 1] && value <= pendingValues[x + 1]
-            let down = upMask[x] != 0 && below[x] != 0 && !up.isEmpty && !belowValues.isEmpty && value < up[x] && value <= belowValues[x]
-            if across || down { pending[x] = 1 }
-        }
+        drawn += 1
     }
 
     private func flushBlock() throws(SlideError) {

@@ -35,7 +35,7 @@ final class SlideOutputs {
         probability = try paths[.prob].map { (path) throws(SlideError) in try PNGRowWriter(path: path, width: width, height: height, channels: 1) }
         overlay = try paths[.overlay].map { (path) throws(SlideError) in
             try OverlayWriter(path: path, width: width, height: height, threshold: threshold, maximumSide: overlayMaximumSide,
-                              drawsValleys: objects.separation.method == ObjectSeparation.trainedDistanceMap.method)
+                              separation: objects.separation)
         }
         pyramid = try paths[.pyramid].map { (path) throws(SlideError) in
             try PyramidTIFFWriter(path: path, width: width, height: height,

@@ -2,7 +2,9 @@ extension TracedObject {
     /// The objects of a label map over a box of the slide (`labels` 1...count, 0 outside every object),
     /// each measured and outlined on its own: its crack edges are the sides of its pixels that face
     /// another label or the background, directed with the object on the right as `ObjectTracer` has them.
-    static func pieces(labels: [Int32], count: Int, probabilities: [Float], box: (x: Int, y: Int, width: Int, height: Int)) -> [TracedObject] {
+    /// `boundaries`: also list each object's pixels that touch another object of the map (`splitBoundary`).
+    static func pieces(labels: [Int32], count: Int, probabilities: [Float], box: (x: Int, y: Int, width: Int, height: Int),
+                       boundaries: Bool = false) -> [TracedObject] {
         var pieces = [Piece](repeating: Piece(), count: count + 1)
         let width = box.width, height = box.height
         func label(_ x: Int, _ y: Int) -> Int32 { x < 0 || y < 0 || x >= width || y >= height ? 0 : labels[y * width + x] }
@@ -15,13 +17,16 @@ extension TracedObject {
                 let bottom = label(x, y + 1) != own, left = label(x - 1, y) != own
                 Self.add(to: &pieces[Int(own)], x: gx, y: gy, probability: probabilities[y * width + x],
                          top: top, right: right, bottom: bottom, left: left)
+                if boundaries, [label(x, y - 1), label(x + 1, y), label(x, y + 1), label(x - 1, y)].contains(where: { $0 != 0 && $0 != own }) {
+                    pieces[Int(own)].boundary.append(SIMD2(gx, gy))
+                }
             }
         }
         return pieces.dropFirst().filter { $0.area > 0 }.map { piece in
             TracedObject(area: piece.area, centroidX: piece.sumX / Double(piece.area), centroidY: piece.sumY / Double(piece.area),
                          meanProbability: piece.probabilitySum / Double(piece.area),
                          boundingBox: (piece.minX, piece.minY, piece.maxX - piece.minX + 1, piece.maxY - piece.minY + 1),
-                         rings: ObjectOutline.rings(piece.edges))
+                         rings: ObjectOutline.rings(piece.edges), splitBoundary: piece.boundary)
         }
     }
 
@@ -30,6 +35,7 @@ extension TracedObject {
         var area = 0, sumX = 0.0, sumY = 0.0, probabilitySum = 0.0
         var minX = Int.max, minY = Int.max, maxX = Int.min, maxY = Int.min
         var edges: [Edge] = []
+        var boundary: [SIMD2<Int32>] = []
     }
 
     /// Counts pixel (x, y) into `piece` and adds the sides of it that face elsewhere.
