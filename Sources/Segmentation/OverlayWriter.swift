@@ -9,8 +9,9 @@ import UNetCore
 ///
 /// Where regions are split into nuclei (`separation`), it also draws where touching nuclei meet: it runs
 /// its own `ObjectTracer` with the same threshold and separation as the object files, so the lines are
-/// exactly the GeoJSON's boundaries between nuclei, and holds rows back (`splitLag`) until the nuclei
-/// in them are complete. A region taller than that gets its lines only on the rows still held.
+/// exactly the GeoJSON's boundaries between nuclei, and holds rows back (`splitLag`, 256 rows up to
+/// 65,536 px wide) until the nuclei in them are complete. A region of touching nuclei taller than that
+/// gets its lines only on the rows still held.
 final class OverlayWriter {
     let factor: Int
     let outputWidth: Int, outputHeight: Int
@@ -34,7 +35,8 @@ final class OverlayWriter {
 
     static let tint: (r: Float, g: Float, b: Float, alpha: Float) = (0, 200, 0, 0.35)
     static let contour: [UInt8] = [255, 230, 0]
-    static let splitLag = 96
+    /// Rows held back for split lines: up to 256, within about 64 MB of held rows (4 bytes a pixel).
+    static func splitLag(width: Int) -> Int { max(32, min(256, (64 << 20) / (4 * max(width, 1)))) }
     /// `tint` blended over every value of each channel: `tinted[256 · channel + value]`.
     private static let tinted: [UInt8] = [tint.r, tint.g, tint.b].flatMap { target in
         (0..<256).map { UInt8(Float($0) * (1 - tint.alpha) + target * tint.alpha) }
@@ -50,7 +52,7 @@ final class OverlayWriter {
             tracer.recordsSplitBoundaries = true
             self.tracer = tracer
         }
-        lag = separation.splits ? Self.splitLag : 1
+        lag = separation.splits ? Self.splitLag(width: width) : 1
         masks = Array(repeating: [UInt8](repeating: 0, count: width), count: lag + 2)
         traced = separation.splits ? [UInt8](repeating: 0, count: width) : []
         pending = Array(repeating: [UInt8](repeating: 0, count: 3 * width), count: lag + 1)

@@ -8,6 +8,8 @@ import UNetEngine
 
 @Suite struct SegmentationTests {
     static func fixture(_ path: String) -> String { Fixtures.path(path) }
+    static let defaultModel = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/DefaultModel/Resources/default-model.safetensors").path
 
     func temporaryDirectory() throws -> String { try Fixtures.temporaryDirectory().path }
 
@@ -48,7 +50,10 @@ import UNetEngine
                 Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
     }
 
-    @Test func overlayTintsExactlyTheMaskAndOutlinesItsEdges() throws {
+    /// Through the default instance model (`instances`), the lines between nuclei are drawn too: exactly
+    /// the pixels of each GeoJSON object that touch another object.
+    @Test(arguments: [false, true])
+    func overlayTintsExactlyTheMaskAndOutlinesItsEdges(instances: Bool) throws {
         // The overlay thresholds its rows itself, and its last band is drawn on another thread than
         // the mask's: pixel by pixel it must still be the slide where the mask is 0, the contour colour
         // on the mask's edge (a 4-neighbour outside, or the image border) and the tint inside.
@@ -56,16 +61,33 @@ import UNetEngine
         defer { try? FileManager.default.removeItem(atPath: out) }
         let slidePath = Self.fixture("slides/histo_he.tif")
         // The threshold near this model's median probability: about half the pixels positive, in regions with insides.
-        _ = try segmenter().segment(slidePath: slidePath, outputDirectory: out, options: SegmentationOptions(tile: 128, overlap: 16, threshold: 0.474))
+        let segmenter = instances ? try SlideSegmenter(model: ModelFile.load(path: Self.defaultModel), threads: 2) : try segmenter()
+        _ = try segmenter.segment(slidePath: slidePath, outputDirectory: out, options: SegmentationOptions(
+            tile: 128, overlap: 16, threshold: instances ? nil : 0.474, minimumObjectArea: .pixels(0)))
         let slide = try TIFFSlide(path: slidePath).readAll()
         let mask = try PNGImage.readGray(out + "/histo_he.mask.png"), overlay = try PNGImage.readRGB(out + "/histo_he.overlay.png")
         let width = slide.width, height = slide.height
         #expect(overlay.width == width && overlay.height == height && mask.width == width)
         let positives = mask.pixels.filter { $0 == 255 }.count
-        #expect(positives > width * height / 4 && positives < width * height * 3 / 4)
+        #expect(positives > width * height / (instances ? 10 : 4) && positives < width * height * 3 / 4, "\(positives) positive")
         let tint = OverlayWriter.tint, targets = [tint.r, tint.g, tint.b]
         func positive(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height && mask.pixels[y * width + x] == 255 }
-        var wrong = 0, insides = 0
+        // Each pixel's object, from the GeoJSON; a pixel with a 4-neighbour in another object is on a line.
+        var objects = [Int32](repeating: 0, count: width * height)
+        for (index, feature) in try WholeSlideOutputTests.features(out + "/histo_he.geojson").enumerated() {
+            let raster = ObjectTracerTests.rasterise(rings: feature.rings, width: width, height: height)
+            for y in 0..<height { for x in 0..<width where raster[y][x] { objects[y * width + x] = Int32(index + 1) } }
+        }
+        func other(_ x: Int, _ y: Int, than own: Int32) -> Bool {
+            guard x >= 0 && x < width && y >= 0 && y < height else { return false }
+            let object = objects[y * width + x]
+            return object != 0 && object != own
+        }
+        func onSplit(_ x: Int, _ y: Int) -> Bool {
+            let own = objects[y * width + x]
+            return other(x - 1, y, than: own) || other(x + 1, y, than: own) || other(x, y - 1, than: own) || other(x, y + 1, than: own)
+        }
+        var wrong = 0, insides = 0, lines = 0
         for y in 0..<height {
             for x in 0..<width {
                 let source = slide.pixels[(3 * (y * width + x))...].prefix(3), drawn = overlay.pixels[(3 * (y * width + x))...].prefix(3)
@@ -74,6 +96,9 @@ import UNetEngine
                     expected = Array(source)
                 } else if !positive(x - 1, y) || !positive(x + 1, y) || !positive(x, y - 1) || !positive(x, y + 1) {
                     expected = OverlayWriter.contour
+                } else if onSplit(x, y) {
+                    expected = OverlayWriter.contour
+                    lines += 1
                 } else {
                     expected = zip(source, targets).map { UInt8(Float($0) * (1 - tint.alpha) + $1 * tint.alpha) }
                     insides += 1
@@ -83,6 +108,7 @@ import UNetEngine
         }
         #expect(wrong == 0, "\(wrong) overlay pixels differ from the slide, tint and contour the mask implies")
         #expect(insides > 0 && insides < positives)  // both tinted insides and contours were checked
+        #expect(instances ? lines > 100 : lines == 0, "\(lines) pixels on lines between nuclei")
     }
 
     @Test func groundTruthIdenticalToThePredictionScoresOne() throws {
