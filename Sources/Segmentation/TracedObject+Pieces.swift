@@ -8,6 +8,7 @@ extension TracedObject {
         var pieces = [Piece](repeating: Piece(), count: count + 1)
         let width = box.width, height = box.height
         func label(_ x: Int, _ y: Int) -> Int32 { x < 0 || y < 0 || x >= width || y >= height ? 0 : labels[y * width + x] }
+        func touches(_ x: Int, _ y: Int, _ own: Int32) -> Bool { let other = label(x, y); return other != 0 && other != own }
         for y in 0..<height {
             for x in 0..<width {
                 let own = labels[y * width + x]
@@ -17,7 +18,7 @@ extension TracedObject {
                 let bottom = label(x, y + 1) != own, left = label(x - 1, y) != own
                 Self.add(to: &pieces[Int(own)], x: gx, y: gy, probability: probabilities[y * width + x],
                          top: top, right: right, bottom: bottom, left: left)
-                if boundaries, [label(x, y - 1), label(x + 1, y), label(x, y + 1), label(x - 1, y)].contains(where: { $0 != 0 && $0 != own }) {
+                if boundaries && (touches(x, y - 1, own) || touches(x + 1, y, own) || touches(x, y + 1, own) || touches(x - 1, y, own)) {
                     pieces[Int(own)].boundary.append(SIMD2(gx, gy))
                 }
             }

@@ -98,37 +98,41 @@ public struct LabelledDataset: Sendable {
 
     /// The flat layout: every `NAME_inst.png` with its `NAME.png` (or `.tif`) beside it.
     static func loadInstances(directory: String, names: [String]) throws(SlideError) -> LabelledDataset {
-        let root = URL(fileURLWithPath: directory)
-        var images: [LabelledImage] = []
-        for file in names.sorted() where file.hasSuffix("_inst.png") && !file.hasPrefix(".") {
-            let stem = String(file.dropLast("_inst.png".count))
-            guard let imageFile = ["png", "tif", "tiff"].map({ "\(stem).\($0)" }).first(where: names.contains) else {
-                throw SlideError(path: root.appendingPathComponent(file).path, reason: "no image \(stem).png beside this instance map")
-            }
-            let (image, micronsPerPixel) = try readImage(root.appendingPathComponent(imageFile).path)
-            let instances = try readInstances(root.appendingPathComponent(file).path, width: image.width, height: image.height)
-            images.append(LabelledImage(name: stem, caseID: caseID(of: stem), image: image, instances: instances, micronsPerPixel: micronsPerPixel))
+        let images = try loadFlat(directory: directory, names: names, labelSuffix: "_inst.png") { (stem, image, mpp, labelPath) throws(SlideError) in
+            LabelledImage(name: stem, caseID: caseID(of: stem), image: image,
+                          instances: try readInstances(labelPath, width: image.width, height: image.height), micronsPerPixel: mpp)
         }
-        guard !images.isEmpty else { throw SlideError(path: directory, reason: "no images") }
         return LabelledDataset(images: images, layout: "instances")
     }
 
     /// The points layout: every `NAME.points.csv` with its image beside it.
     static func loadPoints(directory: String, names: [String]) throws(SlideError) -> LabelledDataset {
-        let root = URL(fileURLWithPath: directory)
-        var images: [LabelledImage] = []
-        for file in names.sorted() where file.hasSuffix(".points.csv") && !file.hasPrefix(".") {
-            let stem = String(file.dropLast(".points.csv".count))
-            guard let imageFile = ["png", "tif", "tiff"].map({ "\(stem).\($0)" }).first(where: names.contains) else {
-                throw SlideError(path: root.appendingPathComponent(file).path, reason: "no image \(stem).png beside these points")
-            }
-            let (image, micronsPerPixel) = try readImage(root.appendingPathComponent(imageFile).path)
+        let images = try loadFlat(directory: directory, names: names, labelSuffix: ".points.csv") { (stem, image, mpp, labelPath) throws(SlideError) in
             var item = LabelledImage(name: stem, caseID: caseID(of: stem), image: image,
-                                     mask: [UInt8](repeating: 0, count: image.width * image.height), micronsPerPixel: micronsPerPixel)
-            item.points = try readPoints(root.appendingPathComponent(file).path)
-            images.append(item)
+                                     mask: [UInt8](repeating: 0, count: image.width * image.height), micronsPerPixel: mpp)
+            item.points = try readPoints(labelPath)
+            return item
         }
         return LabelledDataset(images: images, layout: "points")
+    }
+
+    /// Every `NAME<labelSuffix>` in `directory` with its image `NAME.png` (or `.tif`, `.tiff`) beside it,
+    /// made into a labelled image by `make(name, image, its MPP, the label file's path)`.
+    private static func loadFlat(directory: String, names: [String], labelSuffix: String,
+                                 make: (String, RGBImage, Double?, String) throws(SlideError) -> LabelledImage) throws(SlideError) -> [LabelledImage] {
+        let root = URL(fileURLWithPath: directory)
+        var images: [LabelledImage] = []
+        for file in names.sorted() where file.hasSuffix(labelSuffix) && !file.hasPrefix(".") {
+            let stem = String(file.dropLast(labelSuffix.count))
+            let labelPath = root.appendingPathComponent(file).path
+            guard let imageFile = ["png", "tif", "tiff"].map({ "\(stem).\($0)" }).first(where: names.contains) else {
+                throw SlideError(path: labelPath, reason: "no image \(stem).png beside these labels")
+            }
+            let (image, micronsPerPixel) = try readImage(root.appendingPathComponent(imageFile).path)
+            images.append(try make(stem, image, micronsPerPixel, labelPath))
+        }
+        guard !images.isEmpty else { throw SlideError(path: directory, reason: "no images") }
+        return images
     }
 
     /// `x,y` per line (a header line and further columns are allowed), in pixels.

@@ -120,17 +120,4 @@ import UNetCore
         try tracer.finish { objects.append($0) }
         #expect(objects.count == 1 && tracer.unsplitLargeRegions == 1 && objects[0].area == map.filter { $0 >= 0.5 }.count)
     }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    }
 }
