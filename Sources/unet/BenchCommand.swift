@@ -34,9 +34,7 @@ struct BenchCommand: ParsableCommand {
                 let directory = FileManager.default.temporaryDirectory.path
                 let result = try ObjectStepBenchmark(width: sides[0], height: sides[1]).run(directory: directory)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                    try Self.printJSON(result)
                 } else {
                     print(String(format: "objects on a synthetic %d × %d slide: %d found (%d placed), %.1f s, %.1f MP/s, GeoJSON %.0f MB, peak RSS %.0f MiB",
                                  result.width, result.height, result.objects, result.expectedObjects, result.seconds, result.megapixelsPerSecond,
@@ -49,9 +47,7 @@ struct BenchCommand: ParsableCommand {
             if train {
                 let result = try TrainingBenchmark(tile: tile, batch: batch, threads: threads, warmupSteps: warmup, measuredSteps: runs).run(file)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                    try Self.printJSON(result)
                 } else {
                     print(String(format: "%@: training, %d² tiles, batch %d, %d threads: median %.0f ms/step, %.2f images/s, peak RSS %.0f MiB",
                                  result.architecture.description, tile, batch, threads, result.medianSeconds * 1000,
@@ -62,9 +58,7 @@ struct BenchCommand: ParsableCommand {
             let result = try InferenceBenchmark(tile: tile, threads: threads, warmupRuns: warmup, measuredRuns: runs,
                                                 precision: precision, profileLayers: layers).run(file)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try Self.printJSON(result)
             } else {
                 print(String(format: "%@: %d² tile, %d threads: median %.1f ms, %.3f MP/s, peak RSS %.0f MiB",
                              result.architecture.description, tile, threads, result.medianSeconds * 1000,
@@ -74,6 +68,13 @@ struct BenchCommand: ParsableCommand {
             }
         }
         }
+
+    /// Prints `value` as one line of JSON with sorted keys.
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
 
     /// One line per layer: name, kernel, channels, size, milliseconds, share of the pass, GFLOP/s.
     static func table(_ entries: [LayerProfile.Entry]) -> String {

@@ -1,3 +1,5 @@
+import Foundation
+import TestSupport
 import Testing
 import UNetCore
 @testable import Segmentation
@@ -119,5 +121,15 @@ import UNetCore
         }
         try tracer.finish { objects.append($0) }
         #expect(objects.count == 1 && tracer.unsplitLargeRegions == 1 && objects[0].area == map.filter { $0 >= 0.5 }.count)
+    }
+
+    /// The synthetic slide of `unet bench --objects`: every cluster of touching nuclei comes out as its
+    /// nuclei, and nothing is left in the directory.
+    @Test func syntheticClustersComeOutAsTheirNuclei() throws {
+        let directory = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try ObjectStepBenchmark(width: 720, height: 432).run(directory: directory)
+        #expect(result.expectedObjects > 60 && result.objects == result.expectedObjects, "\(result.objects) of \(result.expectedObjects)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 }
