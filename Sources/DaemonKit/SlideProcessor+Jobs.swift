@@ -198,7 +198,7 @@ extension SlideProcessor {
         }
         if let timings = summary["timings"] { fields["stages"] = timings }
         if let scores = summary["scores"] as? [String: Any] {
-            for key in ["accuracy", "dice", "iou"] { fields[key] = scores[key] }
+            for key in ["accuracy", "dice", "iou", "object_f1", "aji", "pq"] { fields[key] = scores[key] }
         }
         return fields
     }

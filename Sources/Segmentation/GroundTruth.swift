@@ -8,16 +8,24 @@ public struct GroundTruth: Sendable {
         case points([(x: Int, y: Int)], radius: Int)
         /// A mask image (non-zero = foreground) of the slide's size.
         case mask(width: Int, pixels: [UInt8])
+        /// An instance map of the slide's size: 0 background, one id per nucleus (scores objects too).
+        case instances(width: Int, labels: [Int32])
+    }
+
+    /// The truth's instance map, when it has one.
+    public var instances: [Int32]? {
+        if case .instances(_, let labels) = source { return labels }
+        return nil
     }
 
     public let path: String
     public let source: Source
 
-    /// Finds the truth for `slidePath`: the explicit path in `options`, else `NAME.json` or
-    /// `NAME.truth.png` beside the slide; nil when there is none.
+    /// Finds the truth for `slidePath`: the explicit path in `options`, else `NAME.json`, `NAME.truth.png`
+    /// or an instance map `NAME.inst.png` / `NAME_inst.png` beside the slide; nil when there is none.
     public static func locate(for slidePath: String, width: Int, height: Int, options: GroundTruthOptions) throws(SlideError) -> GroundTruth? {
         let base = URL(fileURLWithPath: slidePath).deletingPathExtension().path
-        let candidates = options.path.map { [$0] } ?? [base + ".json", base + ".truth.png"]
+        let candidates = options.path.map { [$0] } ?? [base + ".json", base + ".truth.png", base + ".inst.png", base + "_inst.png"]
         guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             if let explicit = options.path { throw SlideError(path: explicit, reason: "ground truth file not found") }
             return nil
@@ -25,6 +33,13 @@ public struct GroundTruth: Sendable {
         if path.hasSuffix(".json") {
             return GroundTruth(path: path, source: .points(try breCaHADPoints(path, width: width, height: height, classes: options.classes),
                                                             radius: options.radius))
+        }
+        if path.hasSuffix("inst.png") {
+            let map = try PNGImage.readLabels(path)
+            guard map.width == width, map.height == height else {
+                throw SlideError(path: path, reason: "instance map is \(map.width)×\(map.height) but the slide is \(width)×\(height)")
+            }
+            return GroundTruth(path: path, source: .instances(width: width, labels: map.labels.map { Int32($0) }))
         }
         let mask = try PNGImage.readGray(path)
         guard mask.width == width, mask.height == height else {
@@ -60,6 +75,8 @@ public struct GroundTruth: Sendable {
         switch source {
         case .mask(let width, let pixels):
             for x in 0..<row.count { row[x] = pixels[y * width + x] != 0 }
+        case .instances(let width, let labels):
+            for x in 0..<row.count { row[x] = labels[y * width + x] != 0 }
         case .points(let points, let radius):
             row.update(repeating: false)
             // Binary search the first point within reach of this row.

@@ -54,6 +54,8 @@ final class ObjectWriter {
     private(set) var count = 0
     /// Objects left out for being smaller than `minimumArea`, or larger than `maximumArea`.
     private(set) var droppedSmall = 0, droppedLarge = 0
+    /// Called with each object written and its number (1, 2, ...), as the files list it.
+    var onWritten: ((TracedObject, Int32) -> Void)?
     /// Regions too large to split (see `ObjectTracer.maximumSplitArea`), written whole.
     var unsplitRegions: Int { tracer.unsplitLargeRegions }
 
@@ -128,6 +130,7 @@ final class ObjectWriter {
             try table.write(row.joined(separator: ",") + "\n")
         }
         count += 1
+        onWritten?(object, Int32(count))
     }
 
     /// Measurements to 4 decimals (µm², µm, probability): what a person reads; coordinates stay exact.

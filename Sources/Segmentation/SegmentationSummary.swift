@@ -27,9 +27,15 @@ public struct SegmentationSummary: Codable, Sendable {
         /// Accuracy of an all-background mask, for scale.
         public var backgroundAccuracy: Double
         public var counts: ConfusionCounts
+        /// With instance truth (`NAME.inst.png`): object F1 at IoU > 0.5, AJI, PQ and their counts.
+        public var objectF1: Double?
+        public var aji: Double?
+        public var pq: Double?
+        public var objects: ObjectMetrics?
 
         enum CodingKeys: String, CodingKey {
             case truthPath = "truth_path", accuracy, dice, iou, backgroundAccuracy = "background_accuracy", counts
+            case objectF1 = "object_f1", aji, pq, objects
         }
     }
 

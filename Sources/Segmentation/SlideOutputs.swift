@@ -18,6 +18,9 @@ final class SlideOutputs {
     /// CPU seconds spent finding, splitting, measuring and writing objects (part of `encode`).
     private(set) var objectSeconds = 0.0
     private(set) var confusion = ConfusionCounts()
+    /// With instance truth: the objects as written, rasterised into a label map, scored at `finish`.
+    private var predictedLabels: [Int32] = []
+    private(set) var objectScores: ObjectMetrics?
     private var maskRow: [UInt8]
     private var probabilityRow: [UInt8]
     private var truthRow: [Bool]
@@ -45,6 +48,12 @@ final class SlideOutputs {
         maskRow = [UInt8](repeating: 0, count: width)
         probabilityRow = maskRow
         truthRow = [Bool](repeating: false, count: width)
+        if truth?.instances != nil {
+            predictedLabels = [Int32](repeating: 0, count: width * height)
+            self.objects.onWritten = { [unowned self] object, id in
+                PolygonRaster.fill(rings: object.rings.map { $0.map { (x: $0.x, y: $0.y) } }, id: id, into: &predictedLabels, width: width, height: height)
+            }
+        }
     }
 
     var overlaySize: (width: Int, height: Int)? { overlay.map { ($0.outputWidth, $0.outputHeight) } }
@@ -116,6 +125,10 @@ final class SlideOutputs {
         let start = OverlappedWork.threadCPUSeconds()
         try objects.finish()
         objectSeconds += OverlappedWork.threadCPUSeconds() - start
+        if let instances = truth?.instances {
+            objectScores = ObjectMetrics.compare(truth: instances, prediction: predictedLabels)
+            predictedLabels = []
+        }
     }
 
     /// `finish` for the overlay.

@@ -249,8 +249,15 @@ public final class SlideSegmenter {
             overlayWidth: outputs.overlaySize?.width, overlayHeight: outputs.overlaySize?.height, scores: nil)
         if let truth {
             let counts = outputs.confusion
-            summary.scores = .init(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,
-                                   backgroundAccuracy: counts.backgroundBaselineAccuracy, counts: counts)
+            var scores = SegmentationSummary.Scores(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,
+                                                    backgroundAccuracy: counts.backgroundBaselineAccuracy, counts: counts)
+            if let objects = outputs.objectScores {
+                scores.objects = objects
+                scores.objectF1 = objects.f1
+                scores.aji = objects.aggregatedJaccard
+                scores.pq = objects.panopticQuality
+            }
+            summary.scores = scores
         }
         try beforePublishing?()
         try Self.publish(summary, to: paths.summary, images: outputs)

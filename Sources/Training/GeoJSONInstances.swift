@@ -1,4 +1,5 @@
 import Foundation
+import Segmentation
 import SlideIO
 
 /// Instance labels from a QuPath GeoJSON export (File › Export objects as GeoJSON): each feature's
@@ -35,31 +36,9 @@ enum GeoJSONInstances {
             let rings = polygons.compactMap { $0 as? [[[Double]]] }.flatMap { $0 }
             guard !rings.isEmpty else { throw SlideError(path: path, reason: "feature \(id + 1) has a polygon without numeric rings") }
             id += 1
-            fill(rings: rings, id: id, into: &labels, width: width, height: height)
+            PolygonRaster.fill(rings: rings.map { $0.compactMap { $0.count >= 2 ? (x: $0[0], y: $0[1]) : nil } }, id: id,
+                               into: &labels, width: width, height: height)
         }
         return labels
-    }
-
-    /// Scanline fill by pixel centres, even-odd over all `rings`.
-    static func fill(rings: [[[Double]]], id: Int32, into labels: inout [Int32], width: Int, height: Int) {
-        let ys = rings.flatMap { $0.compactMap { $0.count >= 2 ? $0[1] : nil } }
-        guard let low = ys.min(), let high = ys.max() else { return }
-        let first = max(0, Int((low - 0.5).rounded(.up))), last = min(height - 1, Int((high - 0.5).rounded(.down)))
-        guard first <= last else { return }
-        for y in first...last {
-            let centre = Double(y) + 0.5
-            var crossings: [Double] = []
-            for ring in rings {
-                for (a, b) in zip(ring, ring.dropFirst()) where a.count >= 2 && b.count >= 2 && (a[1] <= centre) != (b[1] <= centre) {
-                    crossings.append(a[0] + (centre - a[1]) * (b[0] - a[0]) / (b[1] - a[1]))
-                }
-            }
-            crossings.sort()
-            for pair in stride(from: 0, to: crossings.count - 1, by: 2) {
-                let from = max(0, Int((crossings[pair] - 0.5).rounded(.up))), to = min(width - 1, Int((crossings[pair + 1] - 0.5).rounded(.down)))
-                guard from <= to else { continue }
-                for x in from...to where Double(x) + 0.5 > crossings[pair] && Double(x) + 0.5 < crossings[pair + 1] { labels[y * width + x] = id }
-            }
-        }
     }
 }

@@ -193,6 +193,30 @@ import UNetEngine
         #expect(ious[ious.count / 2] >= 0.9, "median IoU \(ious[ious.count / 2]); \(ious.filter { $0 >= 0.99 }.count) of \(whole.objects) at IoU ≥ 0.99")
     }
 
+    /// An instance map beside a slide (`NAME.inst.png`) scores its objects: truth made of 200 of the
+    /// slide's own objects is matched object for object (IoU 1), the rest are false, so F1 = PQ = 400 / (200 + N).
+    @Test func instanceTruthBesideTheSlideScoresObjects() throws {
+        let out = try Fixtures.temporaryDirectory().path, fields = try Fixtures.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: fields) }
+        let segmenter = try segmenter()
+        let first = try segmenter.segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.geojson]))
+        #expect(first.objects > 200)
+        var labels = [Int32](repeating: 0, count: 500 * 300)
+        for (index, feature) in try Self.features(out + "/histo_he.geojson").prefix(200).enumerated() {
+            PolygonRaster.fill(rings: feature.rings.map { $0.map { (x: $0.0, y: $0.1) } }, id: Int32(index + 1), into: &labels, width: 500, height: 300)
+        }
+        let writer = try PNGRowWriter(path: fields + "/field.inst.png", width: 500, height: 300, channels: 1, content: .labels)
+        for y in 0..<300 { try labels[(y * 500)..<((y + 1) * 500)].map { UInt8($0) }.withUnsafeBufferPointer { try writer.write(row: $0) } }
+        try writer.finish()
+        try writer.publish()
+        try FileManager.default.copyItem(atPath: Self.slide, toPath: fields + "/field.tif")
+        let scored = try segmenter.segment(slidePath: fields + "/field.tif", outputDirectory: out, options: SegmentationOptions(outputs: [.geojson]))
+        let scores = try #require(scored.scores), objects = try #require(scores.objects)
+        #expect(scores.truthPath.hasSuffix("field.inst.png") && objects.truthObjects == 200 && objects.matched == 200)
+        #expect(objects.predictedObjects == first.objects && abs(scores.objectF1! - 400.0 / Double(200 + first.objects)) < 1e-12)
+        #expect(abs(scores.pq! - scores.objectF1!) < 1e-12 && scores.aji! > 0 && scores.aji! < 1)
+    }
+
     /// The IoU of each matched pair.
     static func pairsAtIoU(_ a: [Int32], _ b: [Int32], _ matches: [(truth: Int32, predicted: Int32)]) -> [Double] {
         var areaA: [Int32: Int] = [:], areaB: [Int32: Int] = [:], shared: [Int64: Int] = [:]
