@@ -13,8 +13,8 @@ import Glibc
 public struct Spool: Sendable {
     public let configuration: DaemonConfiguration
     public static let slideExtensions: Set<String> = ["tif", "tiff", "svs"]
-    /// Files that travel with a slide `NAME.tif`: its ground truth.
-    public static let companionSuffixes = [".json", ".truth.png"]
+    /// Files that travel with a slide `NAME.tif`: its ground truth (points, a mask, or an instance map).
+    public static let companionSuffixes = [".json", ".truth.png", ".inst.png", "_inst.png"]
     /// What a slide's outputs are called in the outbox: `STEM` + each of these.
     public static let outputSuffixes = OutputKind.allSuffixes
     static let errorReportSuffix = ".error.json"

@@ -1,6 +1,7 @@
 import ControlClient
 import ControlProtocol
 import Foundation
+import SlideIO
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -305,5 +306,26 @@ import Glibc
         let filter = try #require(line["object_filter"] as? [String: Any])
         #expect(filter["min_area"] as? String == "2 µm²" && (filter["min_area_px"] as? NSNumber)?.doubleValue == 8 && filter["method"] as? String == "distance-transform")
         #expect(["generic", "avx2", "avx512", "avx512bf16"].contains(line["cpu_path"] as? String ?? ""))
+    }
+
+    /// An instance map dropped beside a slide travels with it and scores its objects in the metrics log.
+    @Test func instanceTruthBesideASlideScoresObjects() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("unetd-instances-\(UUID().uuidString)").path
+        let daemon = try DaemonHarness(root: root)
+        defer { daemon.remove() }
+        try daemon.start()
+        // Two 10 × 8 nuclei on the 64 × 48 crop.
+        let writer = try PNGRowWriter(path: daemon.inbox + "/field.inst.png", width: 64, height: 48, channels: 1, content: .labels)
+        for y in 0..<48 {
+            let row = (0..<64).map { x -> UInt8 in (10..<18).contains(y) ? ((5..<15).contains(x) ? 1 : (30..<40).contains(x) ? 2 : 0) : 0 }
+            try row.withUnsafeBufferPointer { try writer.write(row: $0) }
+        }
+        try writer.finish()
+        try writer.publish()
+        try daemon.drop("slides/tia_crop_64x48.tif", as: "field.tif")
+        try waitUntil(timeout: 60, "the slide finished") { daemon.metrics().count == 1 }
+        let line = daemon.metrics()[0]
+        #expect(["object_f1", "aji", "pq"].allSatisfy { line[$0] is NSNumber }, "\(line)")
+        #expect(daemon.files("archive").contains("field.inst.png"))
     }
 }
