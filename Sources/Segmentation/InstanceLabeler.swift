@@ -25,13 +25,16 @@ public enum InstanceLabeler {
                 head += 1
                 let x = pixel % width, y = pixel / width
                 minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
-                for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)] where nx >= 0 && nx < width && ny >= 0 && ny < height {
-                    let neighbour = ny * width + nx
+                func visit(_ neighbour: Int) {
                     if !seen[neighbour] && probabilities[neighbour] >= threshold {
                         seen[neighbour] = true
                         queue.append(neighbour)
                     }
                 }
+                if x > 0 { visit(pixel - 1) }
+                if x + 1 < width { visit(pixel + 1) }
+                if y > 0 { visit(pixel - width) }
+                if y + 1 < height { visit(pixel + width) }
             }
             guard separation.splits, queue.count > 1, queue.count <= maximumSplitArea else {
                 next += 1
