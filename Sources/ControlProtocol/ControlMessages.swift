@@ -94,7 +94,9 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public struct Counts: Codable, Sendable, Equatable {
         public var done: Int
         public var failed: Int
-        public init(done: Int, failed: Int) { self.done = done; self.failed = failed }
+        /// Nuclei found in the finished slides (absent from daemons that do not count them).
+        public var nuclei: Int?
+        public init(done: Int, failed: Int, nuclei: Int? = nil) { self.done = done; self.failed = failed; self.nuclei = nuclei }
     }
 
     public struct LastReload: Codable, Sendable, Equatable {

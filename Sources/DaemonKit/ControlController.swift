@@ -36,7 +36,7 @@ struct ControlController {
         let d = dependencies
         return StatusResponse(state: d.status.daemonState, degraded: d.status.degraded, model: await d.registry.current.status,
                               queue: .init(pending: counts.pending, deferred: counts.deferred),
-                              counts: .init(done: counts.done, failed: counts.failed), slides: d.status.slides,
+                              counts: .init(done: counts.done, failed: counts.failed, nuclei: counts.nuclei), slides: d.status.slides,
                               lastReload: await d.registry.lastReload, inbox: d.configuration.inbox, pid: getpid(),
                               node: d.configuration.nodeName, workers: d.configuration.workers)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Segmentation
 import UNetCore
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,8 @@ struct DuplicateOutputs {
               var summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         // Every file the earlier summary lists must still be there (a summary from before `outputs` was
         // complete lists mask and overlay).
-        let listed = (summary["outputs"] as? [String: String] ?? [:]).filter { $0.key != "summary" }.values
+        // The summaries are written anew under the new name; the rest is linked.
+        let listed = (summary["outputs"] as? [String: String] ?? [:]).filter { $0.key != "summary" && $0.key != "summary_csv" }.values
         let images = listed.map { URL(fileURLWithPath: $0).lastPathComponent }.filter { $0.hasPrefix(earlierStem) }
             .map { String($0.dropFirst(earlierStem.utf8.count)) }
         guard !images.isEmpty, images.count == listed.count,
@@ -44,12 +46,24 @@ struct DuplicateOutputs {
             }
             summary["outputs"] = outputs
             let newSummary = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+            // A summary too old to decode cannot give the slide's table row: segment again.
+            guard let decoded = try? JSONDecoder().decode(SegmentationSummary.self, from: newSummary) else {
+                staged.forEach { unlink($0.temporary) }
+                return nil
+            }
+            let row = SummaryTable.row(name: stem, summary: decoded, finished: Date())
             try beforePublishing()
             for (temporary, final) in staged {
                 guard rename(temporary, final) == 0 else { throw DaemonError.system("publish duplicate output", path: final) }
                 published.append(final)
             }
-            do { try AtomicFile.write(Array(newSummary), to: outbox + "/" + stem + ".result.json") } catch {
+            let table = outbox + "/" + stem + OutputKind.summaryTableSuffix
+            do {
+                try AtomicFile.write(Array(SummaryTable.text(rows: [row]).utf8), to: table)
+                published.append(table)
+                try SummaryTable.record(row, in: outbox)
+                try AtomicFile.write(Array(newSummary), to: outbox + "/" + stem + ".result.json")
+            } catch let error as AtomicFile.WriteError {
                 throw DaemonError("publish duplicate output", path: error.path, errorNumber: error.errorNumber)
             }
             return newSummary

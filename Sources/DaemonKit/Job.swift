@@ -34,6 +34,8 @@ public struct Job: Codable, Sendable, Equatable, FetchableRecord, MutablePersist
     public var seconds: Double?
     /// For deferred jobs: when to try again.
     public var retryAt: Date?
+    /// Nuclei found (objects in its outputs), once finished.
+    public var nuclei: Int?
 
     public init(name: String, spoolPath: String, claimedFrom: String, state: JobState = .claiming) {
         self.name = name

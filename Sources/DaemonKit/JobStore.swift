@@ -50,6 +50,9 @@ public final class JobStore: Sendable {
                 try db.drop(table: "jobs")
             }
         }
+        migrator.registerMigration("v3-nuclei") { db in
+            try db.alter(table: "job") { t in t.add(column: "nuclei", .integer) }
+        }
         return migrator
     }
 
@@ -125,6 +128,8 @@ public final class JobStore: Sendable {
 
     public struct Counts: Sendable, Equatable {
         public var pending = 0, deferred = 0, done = 0, failed = 0
+        /// Nuclei found in the finished slides.
+        public var nuclei = 0
     }
 
     public func counts() throws -> Counts {
@@ -141,6 +146,7 @@ public final class JobStore: Sendable {
                 case nil: break
                 }
             }
+            counts.nuclei = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(nuclei), 0) FROM job WHERE state = 'archived'") ?? 0
             return counts
         }
     }

@@ -60,6 +60,7 @@ extension SlideProcessor {
                 return
             }
             doneCounter.increment()
+            if let nuclei = fields["objects"] as? Int { nucleiCounter.increment(by: nuclei) }
             slideTimer.recordSeconds(seconds)
             var metadata: Logger.Metadata = ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
                                              "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)"]
@@ -111,8 +112,12 @@ extension SlideProcessor {
         let id = job.storedID
         let destination = job.destination ?? spool.destination(for: job.name, in: configuration.archive)
         let line = try MetricsLog.line(metricsFields)
+        let nuclei = metricsFields["objects"] as? Int
         let recorded = try await database {
-            try $0.update(id) { $0.destination = destination; $0.pendingMetricsLine = line; $0.seconds = seconds ?? $0.seconds }
+            try $0.update(id) {
+                $0.destination = destination; $0.pendingMetricsLine = line; $0.seconds = seconds ?? $0.seconds
+                $0.nuclei = nuclei ?? $0.nuclei
+            }
         }
         let spool = self.spool
         try await io.run { try spool.move(spoolPath: recorded.spoolPath, to: destination) }
@@ -193,7 +198,8 @@ extension SlideProcessor {
             "outputs": job.outputName ?? NSNull(),
         ]
         for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of",
-                    "input_scale", "slide_mpp", "mpp_source", "objects", "object_filter", "warnings", "precision", "cpu_path"] {
+                    "input_scale", "slide_mpp", "mpp_source", "objects", "object_filter", "warnings", "precision", "cpu_path",
+                    "summary", "stain_vectors"] {
             if let value = summary[key] { fields[key] = value }
         }
         if let timings = summary["timings"] { fields["stages"] = timings }

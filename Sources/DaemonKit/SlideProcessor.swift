@@ -50,6 +50,8 @@ public final class SlideProcessor: Service, Sendable {
 
     /// Prometheus series, labelled with the node so that several daemons can be scraped into one view.
     let doneCounter: Counter, failedCounter: Counter, deferredCounter: Counter
+    /// Nuclei found in finished slides (`unetd_nuclei_total`).
+    let nucleiCounter: Counter
     let queueGauge: Gauge
     let slideTimer: Metrics.Timer
 
@@ -71,6 +73,7 @@ public final class SlideProcessor: Service, Sendable {
         doneCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "done"), node])
         failedCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "failed"), node])
         deferredCounter = Counter(label: "unetd_slides_total", dimensions: [("outcome", "deferred"), node])
+        nucleiCounter = Counter(label: "unetd_nuclei_total", dimensions: [node])
         queueGauge = Gauge(label: "unetd_queue_pending", dimensions: [node])
         slideTimer = Metrics.Timer(label: "unetd_slide_seconds", dimensions: [node])
     }

@@ -33,8 +33,10 @@ struct ObjectTracer {
     private var previous: [Run] = []
     private var nextRow = 0
 
-    /// Adds row `y` (rows must come in order): `mask` non-zero marks foreground; `probabilities` feed the mean.
+    /// Adds row `y` (rows must come in order): `mask` non-zero marks foreground; `probabilities` feed the
+    /// mean; `stains` (hematoxylin and eosin OD per pixel), when given, feed each object's `stain`.
     mutating func add(mask: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>,
+                      stains: UnsafeBufferPointer<SIMD2<Float>>? = nil,
                       emit: (TracedObject) throws(SlideError) -> Void) throws(SlideError) {
         let y = Int32(nextRow)
         var current: [Run] = []
@@ -43,18 +45,24 @@ struct ObjectTracer {
             guard mask[x] != 0 else { x += 1; continue }
             let start = x
             var probabilitySum = 0.0
-            while x < mask.count && mask[x] != 0 { probabilitySum += Double(probabilities[x]); x += 1 }
+            var stain = StainStatistics()
+            while x < mask.count && mask[x] != 0 {
+                probabilitySum += Double(probabilities[x])
+                if let stains { stain.add(stains[x]) }
+                x += 1
+            }
             var region: Region?
             for above in Self.overlapping(previous, start: Int32(start), end: Int32(x)) {
                 let other = above.region.root
                 region = region.map { Region.union($0, other) } ?? other
             }
             let root = region ?? Region(keepsPixels: separation.splits)
-            root.addRun(start: start, end: x, row: Int(y), probabilitySum: probabilitySum)
+            root.addRun(start: start, end: x, row: Int(y), probabilitySum: probabilitySum, stain: stain)
             if root.keepsPixels {
                 if root.area <= maximumSplitArea {
                     root.pixels.append(PixelRun(row: y, start: Int32(start), end: Int32(x)))
                     root.values.append(contentsOf: probabilities[start..<x])
+                    if let stains { root.stainValues.append(contentsOf: stains[start..<x]) }
                 } else {
                     root.dropPixels()
                     unsplitLargeRegions += 1
@@ -143,10 +151,13 @@ private final class Region {
     var lastRow = -1
     var emitted = false
     var edges: [Edge] = []
+    /// Stain statistics (empty unless rows came with stains).
+    var stain = StainStatistics()
     private(set) var keepsPixels: Bool
     var pixels: [PixelRun] = []
-    /// Probabilities of `pixels`' pixels, run after run.
+    /// Probabilities of `pixels`' pixels, run after run, and their stains when rows came with them.
     var values: [Float] = []
+    var stainValues: [SIMD2<Float>] = []
 
     init(keepsPixels: Bool) { self.keepsPixels = keepsPixels }
 
@@ -154,6 +165,7 @@ private final class Region {
         keepsPixels = false
         pixels = []
         values = []
+        stainValues = []
     }
 
     var root: Region {
@@ -163,8 +175,9 @@ private final class Region {
         return root
     }
 
-    func addRun(start: Int, end: Int, row: Int, probabilitySum: Double) {
+    func addRun(start: Int, end: Int, row: Int, probabilitySum: Double, stain runStain: StainStatistics) {
         let count = end - start
+        stain.merge(runStain)
         area += count
         sumX += Double(count) * Double(start + end) / 2  // pixel centres start + 0.5 ... end - 0.5
         sumY += Double(count) * (Double(row) + 0.5)
@@ -181,6 +194,7 @@ private final class Region {
         kept.area += absorbed.area
         kept.sumX += absorbed.sumX; kept.sumY += absorbed.sumY
         kept.probabilitySum += absorbed.probabilitySum
+        kept.stain.merge(absorbed.stain)
         kept.minX = min(kept.minX, absorbed.minX); kept.maxX = max(kept.maxX, absorbed.maxX)
         kept.minY = min(kept.minY, absorbed.minY); kept.maxY = max(kept.maxY, absorbed.maxY)
         kept.lastRow = max(kept.lastRow, absorbed.lastRow)
@@ -189,6 +203,7 @@ private final class Region {
         if kept.keepsPixels && absorbed.keepsPixels {
             kept.pixels += absorbed.pixels
             kept.values += absorbed.values
+            kept.stainValues += absorbed.stainValues
         } else if kept.keepsPixels {
             kept.dropPixels()
         }
@@ -202,12 +217,15 @@ private final class Region {
         let width = maxX - minX + 1, height = maxY - minY + 1
         var mask = [Bool](repeating: false, count: width * height)
         var probabilities = [Float](repeating: 0, count: width * height)
+        let hasStains = stain.count > 0
+        var stains = [SIMD2<Float>](repeating: .zero, count: hasStains ? width * height : 0)
         var next = 0
         for run in pixels {
             let offset = (Int(run.row) - minY) * width - minX
             for x in Int(run.start)..<Int(run.end) {
                 mask[offset + x] = true
                 probabilities[offset + x] = values[next]
+                if hasStains { stains[offset + x] = stainValues[next] }
                 next += 1
             }
         }
@@ -215,7 +233,7 @@ private final class Region {
         guard count > 1 else { return [traced()] }
         edges = []
         dropPixels()
-        return TracedObject.pieces(labels: labels, count: count, probabilities: probabilities,
+        return TracedObject.pieces(labels: labels, count: count, probabilities: probabilities, stains: hasStains ? stains : nil,
                                    box: (minX, minY, width, height), boundaries: boundaries)
     }
 
@@ -224,7 +242,8 @@ private final class Region {
         edges = []
         return TracedObject(area: area, centroidX: sumX / Double(area), centroidY: sumY / Double(area),
                             meanProbability: probabilitySum / Double(area),
-                            boundingBox: (minX, minY, maxX - minX + 1, maxY - minY + 1), rings: rings)
+                            boundingBox: (minX, minY, maxX - minX + 1, maxY - minY + 1), rings: rings,
+                            stain: stain.count > 0 ? stain : nil)
     }
 }
 
@@ -238,6 +257,8 @@ struct TracedObject {
     /// Closed rings (first point repeated last): the outer boundary first (counter-clockwise by the
     /// shoelace sign, as RFC 7946 asks), then the holes (clockwise).
     var rings: [[Point]]
+    /// Hematoxylin and eosin OD statistics of its pixels, when the tracer was given stains.
+    var stain: StainStatistics?
     /// Of a region split into nuclei: this object's pixels that touch another of them (4-neighbours),
     /// level-0 x, y; empty unless asked for.
     var splitBoundary: [SIMD2<Int32>] = []

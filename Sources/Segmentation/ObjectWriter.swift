@@ -43,7 +43,16 @@ public struct ObjectDescription: Sendable, Equatable {
 /// (`detection`/`annotation`), `classification` `{name, color: [r, g, b]}`, and `measurements` as a
 /// flat name → number object (the v0.4+ form; older versions wrote a list of `{name, value}`).
 final class ObjectWriter {
-    static let csvHeader = "id,centroid_x,centroid_y,area_px,area_um2,perimeter_um,mean_probability,bbox_x,bbox_y,bbox_width,bbox_height\n"
+    /// Per-object measurements under QuPath's names (cell detection's, v0.4+), in file order; the µm
+    /// ones are absent when the MPP is unknown, the stain ones when the slide's colours were not read.
+    static let measurementNames = [
+        "Nucleus: Area px", "Nucleus: Area µm^2", "Nucleus: Perimeter µm", "Nucleus: Circularity", "Nucleus: Solidity",
+        "Nucleus: Max caliper µm", "Nucleus: Min caliper µm", "Nucleus: Eccentricity",
+        "Nucleus: Hematoxylin OD mean", "Nucleus: Hematoxylin OD std dev", "Nucleus: Hematoxylin OD max", "Nucleus: Eosin OD mean",
+        "Mean probability",
+    ]
+    static let csvHeader = (["id", "classification", "centroid_x", "centroid_y"] + measurementNames
+        + ["bbox_x", "bbox_y", "bbox_width", "bbox_height"]).joined(separator: ",") + "\n"
 
     private let geojson: TextFileWriter?
     private let table: TextFileWriter?
@@ -51,9 +60,12 @@ final class ObjectWriter {
     private let scale: PhysicalScale?
     private var tracer = ObjectTracer()
     private let featurePrefix: String
+    private let classField: String
     private(set) var count = 0
     /// Objects left out for being smaller than `minimumArea`, or larger than `maximumArea`.
     private(set) var droppedSmall = 0, droppedLarge = 0
+    /// The objects written, summarised.
+    private(set) var summary = NucleusSummary.Accumulator()
     /// Called with each object written and its number (1, 2, ...), as the files list it.
     var onWritten: ((TracedObject, Int32) -> Void)?
     /// Regions too large to split (see `ObjectTracer.maximumSplitArea`), written whole.
@@ -67,6 +79,7 @@ final class ObjectWriter {
         tracer.separation = description.separation
         let name = String(decoding: (try? JSONEncoder().encode(description.className)) ?? Data("\"Foreground\"".utf8), as: UTF8.self)
         let c = description.color
+        classField = CSVField.escaped(description.className)
         featurePrefix = "\"properties\":{\"objectType\":\"\(description.objectType.rawValue)\",\"classification\":{\"name\":\(name),"
             + "\"color\":[\(c.red),\(c.green),\(c.blue)]},\"measurements\":{"
         try geojson?.write("{\"type\":\"FeatureCollection\",\"features\":[")
@@ -76,8 +89,10 @@ final class ObjectWriter {
     var paths: [String] { [geojson?.path, table?.path].compactMap { $0 } }
     var geojsonBytes: Int { geojson?.bytesWritten ?? 0 }
 
-    func add(mask: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
-        try tracer.add(mask: mask, probabilities: probabilities, emit: write)
+    /// `stains`: hematoxylin and eosin OD of the row's foreground pixels (see `StainDeconvolution`), or nil.
+    func add(mask: UnsafeBufferPointer<UInt8>, probabilities: UnsafeBufferPointer<Float>,
+             stains: UnsafeBufferPointer<SIMD2<Float>>? = nil) throws(SlideError) {
+        try tracer.add(mask: mask, probabilities: probabilities, stains: stains, emit: write)
     }
 
     func finish() throws(SlideError) {
@@ -100,10 +115,7 @@ final class ObjectWriter {
         guard Double(object.area) >= description.minimumArea else { droppedSmall += 1; return }
         if let maximum = description.maximumArea, Double(object.area) > maximum { droppedLarge += 1; return }
         let id = UUID().uuidString.lowercased()
-        let areaMicrons = scale.map { Self.rounded(Double(object.area) * $0.micronsPerPixelX * $0.micronsPerPixelY) }
-        // Perimeter in µm assumes square pixels; where they are not, the mean side is used.
-        let perimeterMicrons = scale.map { Self.rounded(object.perimeter * ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2) }
-        let meanProbability = Self.rounded(object.meanProbability)
+        let measured = measurements(of: object)
         if let geojson {
             // Written ring by ring, a few thousand points at a time: one region's outline can be millions of points.
             try geojson.write((count == 0 ? "\n" : ",\n") + "{\"type\":\"Feature\",\"id\":\"\(id)\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[")
@@ -115,22 +127,34 @@ final class ObjectWriter {
                 }
                 try geojson.write("]")
             }
-            var text = "]}," + featurePrefix + "\"Area px\":\(object.area)"
-            if let areaMicrons, let perimeterMicrons {
-                text += ",\"Area µm^2\":\(Self.number(areaMicrons)),\"Perimeter µm\":\(Self.number(perimeterMicrons))"
-            }
-            text += ",\"Mean probability\":\(Self.number(meanProbability))}}}"
-            try geojson.write(text)
+            let fields = zip(Self.measurementNames, measured).compactMap { name, value in value.map { "\"\(name)\":\(Self.number($0))" } }
+            try geojson.write("]}," + featurePrefix + fields.joined(separator: ",") + "}}}")
         }
         if let table {
             let box = object.boundingBox
-            let row = [id, Self.number(object.centroidX), Self.number(object.centroidY), "\(object.area)",
-                       areaMicrons.map(Self.number) ?? "", perimeterMicrons.map(Self.number) ?? "",
-                       Self.number(meanProbability), "\(box.x)", "\(box.y)", "\(box.width)", "\(box.height)"]
+            let row = [id, classField, Self.number(object.centroidX), Self.number(object.centroidY)]
+                + measured.map { $0.map(Self.number) ?? "" } + ["\(box.x)", "\(box.y)", "\(box.width)", "\(box.height)"]
             try table.write(row.joined(separator: ",") + "\n")
         }
         count += 1
         onWritten?(object, Int32(count))
+    }
+
+    /// `measurementNames`' values for one object (nil where not known), and the object counted into `summary`.
+    private func measurements(of object: TracedObject) -> [Double?] {
+        let shape = ShapeMeasures(rings: object.rings.map { $0.map { SIMD2($0.x, $0.y) } })
+        // Lengths in µm assume square pixels; where they are not, the mean side is used.
+        let micronsPerPixel = scale.map { ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2 }
+        let areaMicrons = scale.map { shape.area * $0.micronsPerPixelX * $0.micronsPerPixelY }
+        summary.add(areaPixels: shape.area, areaMicrons: areaMicrons, circularity: shape.circularity,
+                    hematoxylinMean: object.stain?.hematoxylinMean)
+        let stain = object.stain
+        return [
+            shape.area, areaMicrons, micronsPerPixel.map { shape.perimeter * $0 }, shape.circularity, shape.solidity,
+            micronsPerPixel.map { shape.maximumCaliper * $0 }, micronsPerPixel.map { shape.minimumCaliper * $0 }, shape.eccentricity,
+            stain?.hematoxylinMean, stain?.hematoxylinStandardDeviation, stain?.hematoxylinMaximum, stain?.eosinMean,
+            object.meanProbability,
+        ].map { $0.map(Self.rounded) }
     }
 
     /// Measurements to 4 decimals (µm², µm, probability): what a person reads; coordinates stay exact.

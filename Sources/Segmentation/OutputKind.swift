@@ -26,8 +26,10 @@ public enum OutputKind: String, CaseIterable, Sendable, Codable, Comparable {
     }
 
     /// Every output suffix, the summary's included (the daemon's outbox bookkeeping).
-    public static let allSuffixes = allCases.map(\.suffix) + [summarySuffix]
+    public static let allSuffixes = allCases.map(\.suffix) + [summaryTableSuffix, summarySuffix]
     public static let summarySuffix = ".result.json"
+    /// The slide's row of the directory's `summary.csv`, on its own.
+    public static let summaryTableSuffix = ".summary.csv"
 
     /// Written when no list is given (plus `pyramid` for large slides, see `resolve`).
     public static let defaults: Set<OutputKind> = [.mask, .overlay, .geojson, .objects]

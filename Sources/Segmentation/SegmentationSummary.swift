@@ -92,6 +92,10 @@ public struct SegmentationSummary: Codable, Sendable {
     public var overlayWidth: Int?
     public var overlayHeight: Int?
     public var scores: Scores?
+    /// The slide's nuclei in figures: count, density over the tissue, spreads of area, circularity and hematoxylin OD.
+    public var nuclei: NucleusSummary?
+    /// The H&E vectors the objects' stain measurements used, and whether they were estimated from the slide.
+    public var stainVectors: StainVectors?
 
     enum CodingKeys: String, CodingKey {
         case slide, duplicateOf = "duplicate_of", width, height, page, pageCount = "page_count", networkWidth = "network_width"
@@ -100,6 +104,6 @@ public struct SegmentationSummary: Codable, Sendable {
         case inputScale = "input_scale", slideMPP = "slide_mpp", mppSource = "mpp_source", modelMPP = "model_mpp", objects, objectFilter = "object_filter", warnings
         case positiveFraction = "positive_fraction", timings
         case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"
-        case overlayHeight = "overlay_height", scores
+        case overlayHeight = "overlay_height", scores, nuclei = "summary", stainVectors = "stain_vectors"
     }
 }

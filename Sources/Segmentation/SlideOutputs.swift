@@ -23,12 +23,17 @@ final class SlideOutputs {
     private(set) var objectScores: ObjectMetrics?
     private var maskRow: [UInt8]
     private var probabilityRow: [UInt8]
+    /// Colour deconvolution for the objects' stain measurements (nil: none measured), and its row buffer.
+    private let stains: StainDeconvolution?
+    private var stainRow: [SIMD2<Float>]
     private var truthRow: [Bool]
     private var published: [String] = []
 
     init(paths: OutputPaths, width: Int, height: Int, threshold: Float, overlayMaximumSide: Int, truth: GroundTruth?,
-         scale: PhysicalScale?, objects: ObjectDescription) throws(SlideError) {
+         scale: PhysicalScale?, objects: ObjectDescription, stains: StainVectors? = nil) throws(SlideError) {
         self.width = width
+        self.stains = stains.map(StainDeconvolution.init)
+        stainRow = [SIMD2<Float>](repeating: .zero, count: stains == nil ? 0 : width)
         self.height = height
         self.threshold = threshold
         self.truth = truth
@@ -58,18 +63,20 @@ final class SlideOutputs {
 
     var overlaySize: (width: Int, height: Int)? { overlay.map { ($0.outputWidth, $0.outputHeight) } }
     var objectCount: Int { objects.count }
+    /// The objects written, summarised (tissue area aside).
+    var nucleusSummary: NucleusSummary.Accumulator { objects.summary }
     /// Objects the area bounds left out (small, large), and regions too large to split.
     var objectsDropped: (small: Int, large: Int, unsplit: Int) { (objects.droppedSmall, objects.droppedLarge, objects.unsplitRegions) }
 
     /// Consumes finished rows: probabilities (`rows × width`) and the slide pixels of the same rows (RGB).
     func consume(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {
-        try consumeExceptOverlay(firstRow: firstRow, rows: rows, probabilities: probabilities)
+        try consumeExceptOverlay(firstRow: firstRow, rows: rows, probabilities: probabilities, pixels: pixels)
         try consumeOverlay(rows: rows, probabilities: probabilities, pixels: pixels)
     }
 
     /// The part of `consume` that feeds every output but the overlay. It shares no state with
     /// `consumeOverlay`, so the two may run on two threads at once (each fed its rows in order).
-    func consumeExceptOverlay(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>) throws(SlideError) {
+    func consumeExceptOverlay(firstRow: Int, rows: Int, probabilities: UnsafeBufferPointer<Float>, pixels: ArraySlice<UInt8>) throws(SlideError) {
         let threshold = threshold
         for row in 0..<rows {
             let values = UnsafeBufferPointer(rebasing: probabilities[(row * width)..<((row + 1) * width)])
@@ -86,12 +93,24 @@ final class SlideOutputs {
                 truthRow.withUnsafeMutableBufferPointer { truth.fill(row: firstRow + row, into: $0) }
                 for x in 0..<width { confusion.add(predicted: maskRow[x] != 0, truth: truthRow[x]) }
             }
+            if let stains {
+                let start = OverlappedWork.threadCPUSeconds()
+                let rowStart = pixels.startIndex + row * width * 3
+                for x in 0..<width where maskRow[x] != 0 {  // only where objects are
+                    let index = rowStart + 3 * x
+                    stainRow[x] = stains.stains(red: pixels[index], green: pixels[index + 1], blue: pixels[index + 2])
+                }
+                objectSeconds += OverlappedWork.threadCPUSeconds() - start
+            }
             try maskRow.withUnsafeBufferPointer { (row) throws(SlideError) in
                 try mask?.write(row: row)
                 try pyramid?.write(row: row)
                 let start = OverlappedWork.threadCPUSeconds()
                 defer { objectSeconds += OverlappedWork.threadCPUSeconds() - start }
-                try objects.add(mask: row, probabilities: values)
+                guard stains != nil else { return try objects.add(mask: row, probabilities: values, stains: nil) }
+                try stainRow.withUnsafeBufferPointer { (stainValues) throws(SlideError) in
+                    try objects.add(mask: row, probabilities: values, stains: stainValues)
+                }
             }
             if let probability {
                 for x in 0..<width { probabilityRow[x] = UInt8((min(max(values[x], 0), 1) * 255).rounded()) }
@@ -159,24 +178,32 @@ final class SlideOutputs {
 /// Output file names for a slide `NAME.tif` in `directory`: `NAME` + each chosen kind's suffix, and the summary.
 public struct OutputPaths: Sendable, Equatable {
     public let kinds: Set<OutputKind>
+    /// `NAME.result.json`, and `NAME.summary.csv` (the slide's row of the directory's `summary.csv`).
     public let summary: String
+    public let summaryTable: String
+    /// The outputs' `NAME` and their directory.
+    public let name: String
+    public let directory: String
     private let base: String
 
     public init(slide: String, directory: String, kinds: Set<OutputKind>, name: String? = nil) {
         let name = name ?? URL(fileURLWithPath: slide).deletingPathExtension().lastPathComponent
         base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        self.name = name
+        self.directory = directory
         self.kinds = kinds
         summary = base + OutputKind.summarySuffix
+        summaryTable = base + OutputKind.summaryTableSuffix
     }
 
     /// The path of `kind`'s file, or nil when it is not written.
     public subscript(kind: OutputKind) -> String? { kinds.contains(kind) ? base + kind.suffix : nil }
 
-    /// Every file written, the summary included.
-    public var all: [String] { kinds.sorted().map { base + $0.suffix } + [summary] }
+    /// Every file written, the summaries included.
+    public var all: [String] { kinds.sorted().map { base + $0.suffix } + [summaryTable, summary] }
 
-    /// Output kind → path, as `result.json` lists them (`summary` included).
+    /// Output kind → path, as `result.json` lists them (`summary` and `summary_csv` included).
     public var byName: [String: String] {
-        Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, base + $0.suffix) } + [("summary", summary)])
+        Dictionary(uniqueKeysWithValues: kinds.map { ($0.rawValue, base + $0.suffix) } + [("summary", summary), ("summary_csv", summaryTable)])
     }
 }

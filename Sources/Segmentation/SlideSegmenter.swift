@@ -79,7 +79,10 @@ public final class SlideSegmenter {
         let paths = OutputPaths(slide: slidePath, directory: outputDirectory, kinds: kinds, name: outputName)
         let truth = try GroundTruth.locate(for: slidePath, width: slide.width, height: slide.height, options: options.truth)
         try Self.checkOutputsSpareInputs(paths, inputs: [slidePath] + (truth.map { [$0.path] } ?? []))
-        let tissue = try options.skipBackground ? timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) } : nil
+        // One pass over the slide finds its tissue (to skip glass, and for the tissue area) and samples its stains.
+        let survey = try timed(\.decode) { () throws(SlideError) in try TissueDetector(slide: slide) }
+        let tissue = options.skipBackground ? survey : nil
+        let stainVectors = StainVectors.macenko(rgb: survey.stainSample)
         var warnings = choice.warnings
         let separation = metadata.objects ?? (options.splitTouching ? .splitTouching : .components)
         var objectFilter = ObjectFilter.resolve(minimum: options.minimumObjectArea, maximum: options.maximumObjectArea,
@@ -88,7 +91,8 @@ public final class SlideSegmenter {
                                         minimumArea: objectFilter.minimumAreaPixels, maximumArea: objectFilter.maximumAreaPixels,
                                         separation: separation)
         let outputs = try SlideOutputs(paths: paths, width: slide.width, height: slide.height, threshold: threshold,
-                                       overlayMaximumSide: options.overlayMaximumSide, truth: truth, scale: choice.slide, objects: objects)
+                                       overlayMaximumSide: options.overlayMaximumSide, truth: truth, scale: choice.slide, objects: objects,
+                                       stains: stainVectors)
 
         let tileWidth = grid.tileWidth, tileHeight = grid.tileHeight, classes = model.metadata.architecture.classes
         var input = [Float](repeating: 0, count: 3 * tileWidth * tileHeight)
@@ -223,7 +227,7 @@ public final class SlideSegmenter {
         try timed(\.encode) { () throws(SlideError) in
             for chunk in lastChunks {
                 try chunk.values.withUnsafeBufferPointer { (values) throws(SlideError) in
-                    try outputs.consumeExceptOverlay(firstRow: chunk.firstRow, rows: chunk.rows, probabilities: values)
+                    try outputs.consumeExceptOverlay(firstRow: chunk.firstRow, rows: chunk.rows, probabilities: values, pixels: chunk.pixels)
                 }
             }
             try outputs.finishExceptOverlay()
@@ -247,6 +251,9 @@ public final class SlideSegmenter {
             positiveFraction: Double(outputs.positivePixels) / pixels, timings: timings,
             megapixelsPerSecond: pixels / 1e6 / timings.total, outputs: paths.byName,
             overlayWidth: outputs.overlaySize?.width, overlayHeight: outputs.overlaySize?.height, scores: nil)
+        let tissueAreaMM2 = choice.slide.map { survey.tissueFraction * pixels * $0.micronsPerPixelX * $0.micronsPerPixelY / 1e6 }
+        summary.nuclei = outputs.nucleusSummary.summary(tissueAreaMM2: tissueAreaMM2)
+        summary.stainVectors = stainVectors
         if let truth {
             let counts = outputs.confusion
             var scores = SegmentationSummary.Scores(truthPath: truth.path, accuracy: counts.accuracy, dice: counts.dice, iou: counts.iou,
@@ -260,20 +267,33 @@ public final class SlideSegmenter {
             summary.scores = scores
         }
         try beforePublishing?()
-        try Self.publish(summary, to: paths.summary, images: outputs)
+        try Self.publish(summary, paths: paths, images: outputs)
         return summary
     }
 
-    /// Writes the summary beside the images, then renames everything into place and syncs the directory.
-    private static func publish(_ summary: SegmentationSummary, to path: String, images: SlideOutputs) throws(SlideError) {
+    /// Renames the images into place, writes `NAME.summary.csv`, records its row in the directory's
+    /// `summary.csv`, then writes result.json (last, so that its presence means the slide is complete)
+    /// and syncs the directory. On any failure, what was published is removed again.
+    private static func publish(_ summary: SegmentationSummary, paths: OutputPaths, images: SlideOutputs) throws(SlideError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
-        do { data = try encoder.encode(summary) } catch { throw SlideError(path: path, reason: "cannot encode summary: \(error)") }
+        do { data = try encoder.encode(summary) } catch { throw SlideError(path: paths.summary, reason: "cannot encode summary: \(error)") }
+        let row = SummaryTable.row(name: paths.name, summary: summary, finished: Date())
         try images.publish()
-        do { try AtomicFile.write([UInt8](data), to: path) } catch {
+        var written: [String] = []
+        do throws(SlideError) {
+            for (path, bytes) in [(paths.summaryTable, Array(SummaryTable.text(rows: [row]).utf8)), (paths.summary, [UInt8](data))] {
+                if path == paths.summary { try SummaryTable.record(row, in: paths.directory) }
+                do { try AtomicFile.write(bytes, to: path) } catch {
+                    throw SlideError(path: path, reason: error.description, errorNumber: error.errorNumber)
+                }
+                written.append(path)
+            }
+        } catch {
+            written.forEach { unlink($0) }
             images.unpublish()
-            throw SlideError(path: path, reason: error.description, errorNumber: error.errorNumber)
+            throw error
         }
     }
 

@@ -1,9 +1,11 @@
+import UNetCore
+
 extension TracedObject {
     /// The objects of a label map over a box of the slide (`labels` 1...count, 0 outside every object),
     /// each measured and outlined on its own: its crack edges are the sides of its pixels that face
     /// another label or the background, directed with the object on the right as `ObjectTracer` has them.
     /// `boundaries`: also list each object's pixels that touch another object of the map (`splitBoundary`).
-    static func pieces(labels: [Int32], count: Int, probabilities: [Float], box: (x: Int, y: Int, width: Int, height: Int),
+    static func pieces(labels: [Int32], count: Int, probabilities: [Float], stains: [SIMD2<Float>]? = nil, box: (x: Int, y: Int, width: Int, height: Int),
                        boundaries: Bool = false) -> [TracedObject] {
         var pieces = [Piece](repeating: Piece(), count: count + 1)
         let width = box.width, height = box.height
@@ -18,6 +20,7 @@ extension TracedObject {
                 let bottom = label(x, y + 1) != own, left = label(x - 1, y) != own
                 Self.add(to: &pieces[Int(own)], x: gx, y: gy, probability: probabilities[y * width + x],
                          top: top, right: right, bottom: bottom, left: left)
+                if let stains { pieces[Int(own)].stain.add(stains[y * width + x]) }
                 if boundaries && (touches(x, y - 1, own) || touches(x + 1, y, own) || touches(x, y + 1, own) || touches(x - 1, y, own)) {
                     pieces[Int(own)].boundary.append(SIMD2(gx, gy))
                 }
@@ -27,7 +30,7 @@ extension TracedObject {
             TracedObject(area: piece.area, centroidX: piece.sumX / Double(piece.area), centroidY: piece.sumY / Double(piece.area),
                          meanProbability: piece.probabilitySum / Double(piece.area),
                          boundingBox: (piece.minX, piece.minY, piece.maxX - piece.minX + 1, piece.maxY - piece.minY + 1),
-                         rings: ObjectOutline.rings(piece.edges), splitBoundary: piece.boundary)
+                         rings: ObjectOutline.rings(piece.edges), stain: stains == nil ? nil : piece.stain, splitBoundary: piece.boundary)
         }
     }
 
@@ -36,6 +39,7 @@ extension TracedObject {
         var area = 0, sumX = 0.0, sumY = 0.0, probabilitySum = 0.0
         var minX = Int.max, minY = Int.max, maxX = Int.min, maxY = Int.min
         var edges: [Edge] = []
+        var stain = StainStatistics()
         var boundary: [SIMD2<Int32>] = []
     }
 

@@ -71,6 +71,7 @@ struct UNetControlCommand: ParsableCommand {
                         ("loaded", ISO8601DateFormatter().string(from: status.model.loadedAt)),
                         ("queue", "\(status.queue.pending) pending" + (status.queue.deferred > 0 ? ", \(status.queue.deferred) deferred" : "")),
                         ("done", "\(status.counts.done)"), ("failed", "\(status.counts.failed)")]
+            if let nuclei = status.counts.nuclei { rows.append(("nuclei", "\(nuclei) found")) }
             for slide in status.slides { rows.append(("working on", slide.progressDescription)) }
             if let degraded = status.degraded {
                 let free = degraded.freeBytes.map { ", \(ByteCountFormatter.string(fromByteCount: $0, countStyle: .file)) free" } ?? ""

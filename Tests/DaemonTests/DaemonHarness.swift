@@ -75,10 +75,16 @@ final class DaemonHarness {
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    /// The outputs a slide of the fixtures' size gets by default, for each stem, sorted as `files` lists them.
-    static func defaultOutputs(_ stems: String...) -> [String] {
-        stems.flatMap { stem in [".geojson", ".mask.png", ".objects.csv", ".overlay.png", ".result.json"].map { stem + $0 } }.sorted()
+    /// The outputs a slide of the fixtures' size gets by default, for each stem, with the outbox's shared
+    /// summary table (`summary.csv` and its lock) once, sorted as `files` lists them.
+    static func defaultOutputs(_ stems: String...) -> [String] { defaultOutputs(stems) }
+
+    static func defaultOutputs(_ stems: [String]) -> [String] {
+        let own = stems.flatMap { stem in [".geojson", ".mask.png", ".objects.csv", ".overlay.png", ".result.json", ".summary.csv"].map { stem + $0 } }
+        return (own + (stems.isEmpty ? [] : sharedOutputs)).sorted()
     }
+
+    static let sharedOutputs = [".summary.csv.lock", "summary.csv"]
 
     func files(_ directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + directory)) ?? []).sorted()

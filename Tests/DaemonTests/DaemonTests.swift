@@ -298,7 +298,8 @@ import Glibc
         try daemon.start()
         try daemon.drop("slides/tia_crop_64x48.tif", as: "field.tif")
         try waitUntil(timeout: 60, "the slide finished") { daemon.metrics().count == 1 }
-        #expect(daemon.files("outbox") == ["field.geojson", "field.mask.png", "field.mask.tif", "field.result.json"])
+        #expect(daemon.files("outbox") == (["field.geojson", "field.mask.png", "field.mask.tif", "field.result.json", "field.summary.csv"]
+                + DaemonHarness.sharedOutputs).sorted())
         let line = daemon.metrics()[0]
         #expect(line["slide_mpp"] as? Double == 0.5 && line["mpp_source"] as? String == "flag" && line["objects"] is Int)
         #expect((line["warnings"] as? [String])?.count == 1, "the test model declares no MPP")
@@ -327,5 +328,15 @@ import Glibc
         let line = daemon.metrics()[0]
         #expect(["object_f1", "aji", "pq"].allSatisfy { line[$0] is NSNumber }, "\(line)")
         #expect(daemon.files("archive").contains("field.inst.png"))
+        // The slide's summary rides in its metrics line, and the nuclei are counted for status and Prometheus.
+        let nuclei = try #require(line["objects"] as? Int)
+        let summary = try #require(line["summary"] as? [String: Any])
+        #expect(summary["nuclei"] as? Int == nuclei && summary["circularity"] is [String: Any])
+        #expect((line["stain_vectors"] as? [String: Any])?["source"] is String)
+        #expect(try daemon.status().counts.nuclei == nuclei)
+        let status = try unetctl(["--socket", daemon.socket, "status"])
+        #expect(status.stdout.contains("nuclei      \(nuclei) found"), "\(status.stdout)")
+        let scrape = String(decoding: try daemon.client.request("GET", ControlPath.metrics).body, as: UTF8.self)
+        #expect(scrape.contains("unetd_nuclei_total{node=") && scrape.contains("} \(nuclei)"), "\(scrape)")
     }
 }

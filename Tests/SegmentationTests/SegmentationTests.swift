@@ -47,7 +47,8 @@ import UNetEngine
         let overlay = try PNGImage.readRGB(out + "/histo_he.overlay.png")
         #expect(overlay.width == 250 && overlay.height == 150)  // downscaled 2× to fit 256
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
-                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
+                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "summary.csv", "result.json"].map { "histo_he." + $0 }
+                    + [SummaryTable.fileName, ".summary.csv.lock"]))
     }
 
     /// Through the default instance model (`instances`), the lines between nuclei are drawn too: exactly

@@ -58,7 +58,8 @@ import UNetEngine
             slidePath: Self.slide, outputDirectory: out,
             options: SegmentationOptions(tile: 64, overlap: 8, inputScale: inputScale, slideMPP: 0.5, minimumObjectArea: .pixels(0)))
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) ==
-                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "result.json"].map { "histo_he." + $0 }))
+                Set(["mask.png", "overlay.png", "geojson", "objects.csv", "summary.csv", "result.json"].map { "histo_he." + $0 }
+                    + [SummaryTable.fileName, ".summary.csv.lock"]))
         let features = try Self.features(out + "/histo_he.geojson")
         let mask = try Self.mask(out + "/histo_he.mask.png")
         #expect(features.count == summary.objects && summary.objects > 3)
@@ -68,22 +69,33 @@ import UNetEngine
         let csv = try String(contentsOfFile: out + "/histo_he.objects.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         #expect(csv[0].joined(separator: ",") + "\n" == ObjectWriter.csvHeader)
         #expect(csv.count == features.count + 1)
+        let column = Dictionary(uniqueKeysWithValues: csv[0].enumerated().map { ($1, $0) })
         for (feature, row) in zip(features, csv.dropFirst()) {
             let pixels = ObjectTracerTests.rasterise(rings: feature.rings, width: 500, height: 300)
             let area = pixels.joined().filter { $0 }.count
-            #expect(row[0] == feature.id && UUID(uuidString: row[0]) != nil)
-            #expect(Int(row[3]) == area && feature.measurements["Area px"] == Double(area))
-            #expect(Double(row[4]) == Double(area) * 0.25 && feature.measurements["Area µm^2"] == Double(area) * 0.25)
-            // Foundation's JSON reader may round the last digit differently from Double(String).
-            #expect(abs(Double(row[5])! - feature.measurements["Perimeter µm"]!) < 1e-9)
-            #expect(abs(Double(row[6])! - feature.measurements["Mean probability"]!) < 1e-9)
-            let (x, y, w, h) = (Int(row[7])!, Int(row[8])!, Int(row[9])!, Int(row[10])!)
+            #expect(row[0] == feature.id && UUID(uuidString: row[0]) != nil && row[1] == "Nucleus")
+            // Every measurement is the GeoJSON's, under the same QuPath name.
+            for name in ObjectWriter.measurementNames {
+                let value = feature.measurements[name]
+                // Foundation's JSON reader may round the last digit differently from Double(String).
+                #expect(value != nil && abs(Double(row[column[name]!])! - value!) < 1e-9, "\(name)")
+            }
+            // Areas are the polygon's: within half a pixel per outline corner of the pixel count.
+            let polygonArea = feature.measurements["Nucleus: Area px"]!
+            #expect(abs(polygonArea - Double(area)) <= 0.125 * Double(feature.rings.map(\.count).reduce(0, +)) + 1e-9)
+            #expect(abs(feature.measurements["Nucleus: Area µm^2"]! - polygonArea * 0.25) < 1e-4)
+            let circularity = feature.measurements["Nucleus: Circularity"]!, solidity = feature.measurements["Nucleus: Solidity"]!
+            #expect(circularity > 0 && circularity <= 1 && solidity > 0 && solidity <= 1)
+            #expect(feature.measurements["Nucleus: Max caliper µm"]! >= feature.measurements["Nucleus: Min caliper µm"]!)
+            #expect(feature.measurements["Nucleus: Hematoxylin OD max"]! >= feature.measurements["Nucleus: Hematoxylin OD mean"]!)
+            let (x, y, w, h) = (Int(row[column["bbox_x"]!])!, Int(row[column["bbox_y"]!])!, Int(row[column["bbox_width"]!])!,
+                                Int(row[column["bbox_height"]!])!)
             let rows = pixels.indices.filter { pixels[$0].contains(true) }
             let columns = (0..<500).filter { c in pixels.contains { $0[c] } }
             #expect((x, y, w, h) == (columns.first!, rows.first!, columns.count, rows.count))
-            let centroidX = Double(row[1])!, centroidY = Double(row[2])!
+            let centroidX = Double(row[column["centroid_x"]!])!, centroidY = Double(row[column["centroid_y"]!])!
             #expect(centroidX > Double(x) && centroidX < Double(x + w) && centroidY > Double(y) && centroidY < Double(y + h))
-            let probability = Double(row[6])!
+            let probability = feature.measurements["Mean probability"]!
             #expect(probability >= 0.5 && probability <= 1)
             #expect(feature.properties["objectType"] as? String == "detection")
             let classification = feature.properties["classification"] as? [String: Any]
@@ -96,14 +108,18 @@ import UNetEngine
         let out = try Fixtures.temporaryDirectory().path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let all = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects]))
-        let areas = try String(contentsOfFile: out + "/histo_he.objects.csv", encoding: .utf8).split(separator: "\n").dropFirst()
-            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(areas.allSatisfy { $0[4].isEmpty && $0[5].isEmpty })
-        let cut = areas.map { Int($0[3])! }.sorted()[areas.count / 2]
-        let bigger = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects, .geojson], minimumObjectArea: .pixels(Double(cut))), outputName: "bigger")
-        #expect(bigger.objects == areas.filter { Int($0[3])! >= cut }.count && bigger.objects < all.objects)
-        #expect(try Self.features(out + "/bigger.geojson").allSatisfy { $0.measurements["Area px"]! >= Double(cut) && $0.measurements["Area µm^2"] == nil })
-        #expect(all.slideMPP == nil && all.warnings.isEmpty)
+        let lines = try String(contentsOfFile: out + "/histo_he.objects.csv", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let column = Dictionary(uniqueKeysWithValues: lines[0].enumerated().map { ($1, $0) })
+        let rows = lines.dropFirst()
+        #expect(rows.allSatisfy { row in ObjectWriter.measurementNames.filter { $0.contains("µm") }.allSatisfy { row[column[$0]!].isEmpty } })
+        let areas = rows.map { Double($0[column["Nucleus: Area px"]!])! }
+        let cut = areas.sorted()[areas.count / 2].rounded(.up)
+        let bigger = try segmenter().segment(slidePath: Self.slide, outputDirectory: out, options: SegmentationOptions(outputs: [.objects, .geojson], minimumObjectArea: .pixels(cut)), outputName: "bigger")
+        #expect(bigger.objects < all.objects && bigger.objects > 0)
+        // The filter counts pixels; the polygon's area is within a pixel of that for these small outlines.
+        #expect(try Self.features(out + "/bigger.geojson").allSatisfy { $0.measurements["Nucleus: Area px"]! >= cut - 1 && $0.measurements["Nucleus: Area µm^2"] == nil })
+        #expect(all.slideMPP == nil && all.warnings.isEmpty && all.nuclei?.areaMicrons == nil && all.nuclei?.tissueAreaMM2 == nil)
     }
 
     @Test func modelAndSlideMPPSetTheInputScale() throws {

@@ -62,7 +62,8 @@ import UNetCore
         var generator = SystemRandomNumberGenerator()
         let norm = (scale: (0..<shape.1).map { _ in Float.random(in: -2...2, using: &generator) },
                     shift: (0..<shape.1).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
-        for vectorised in CPUPath.avx2.isSupported ? [false, true] : [false] {
+        // Native bf16 products need vdpbf16ps; on other CPUs only the portable emulation runs.
+        for vectorised in CPUPath.avx512bf16.isSupported ? [false, true] : [false] {
             let fast = WinogradConv3x3(conv, vectorised: vectorised, bf16Products: true)
             var separate = Self.forward(fast, input, height: shape.2, width: shape.3, relu: false)
             BFloat16.roundThroughBatchNorm(&separate, scale: norm.scale, shift: norm.shift, plane: shape.2 * shape.3,
@@ -85,7 +86,7 @@ import UNetCore
             var generator = SystemRandomNumberGenerator()
             let norm = bf16 ? (scale: (0..<shape.1).map { _ in Float.random(in: -2...2, using: &generator) },
                                shift: (0..<shape.1).map { _ in Float.random(in: -0.5...0.5, using: &generator) }) : nil
-            for vectorised in CPUPath.avx2.isSupported ? [false, true] : [false] {
+            for vectorised in (bf16 ? CPUPath.avx512bf16 : .avx2).isSupported ? [false, true] : [false] {  // native bf16 needs vdpbf16ps
                 let fast = WinogradConv3x3(conv, vectorised: vectorised, bf16Products: bf16)
                 let plain = Self.forward(fast, input, height: height, width: width, relu: !bf16, bf16BatchNorm: norm)
                 var pooled = [Float](repeating: .nan, count: shape.1 * (height / 2) * (width / 2))
