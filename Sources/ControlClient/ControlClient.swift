@@ -35,25 +35,45 @@ public struct ControlClient: Sendable {
         }
     }
 
-    public func request(_ method: String, _ path: String, body: Data? = nil) throws -> Response {
+    /// A stream socket connected to `socketPath` (reads and writes time out after `timeout` seconds),
+    /// or -1 and the errno that stopped it (ENAMETOOLONG for a path too long for `sun_path`).
+    public static func connect(_ socketPath: String, timeout: Double) -> (descriptor: Int32, errorNumber: Int32) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClientError.notRunning(socketPath, String(cString: strerror(errno))) }
-        defer { close(fd) }
+        guard fd >= 0 else { return (-1, errno) }
         var time = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw ClientError.notRunning(socketPath, "path too long") }
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { close(fd); return (-1, ENAMETOOLONG) }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard connected == 0 else { throw ClientError.notRunning(socketPath, String(cString: strerror(errno))) }
+        guard connected == 0 else {
+            let code = errno
+            close(fd)
+            return (-1, code)
+        }
+        return (fd, 0)
+    }
+
+    /// Whether something listens on `socketPath`: 0 when a connection is accepted into its backlog
+    /// (a busy listener counts), else the errno (ECONNREFUSED: no listener, the socket is stale).
+    public static func probe(_ socketPath: String) -> Int32 {
+        let (fd, failure) = connect(socketPath, timeout: 1)
+        if fd >= 0 { close(fd) }
+        return failure
+    }
+
+    public func request(_ method: String, _ path: String, body: Data? = nil) throws -> Response {
+        let (fd, failure) = Self.connect(socketPath, timeout: timeout)
+        guard fd >= 0 else { throw ClientError.notRunning(socketPath, String(cString: strerror(failure))) }
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: unetd\r\nConnection: close\r\nContent-Length: \(body?.count ?? 0)\r\n"
         if body != nil { head += "Content-Type: application/json\r\n" }
         head += "\r\n"

@@ -28,6 +28,8 @@ public struct Daemon {
         let logger = Logger(label: "unetd")
         try NodeIdentity.set(configuration.nodeName)
         try Spool(configuration: configuration).prepareDirectories()
+        let lock = try StateLock(stateDirectory: configuration.state)
+        defer { withExtendedLifetime(lock) {} }
         try Self.claimSocketPath(configuration.socket)
         let io = BlockingPool(threads: 2), compute = BlockingPool(threads: configuration.workers)
         let configuration = self.configuration
@@ -60,13 +62,24 @@ public struct Daemon {
         logger.info("stopped")
     }
 
-    /// Removes a stale socket file, or refuses to start when another unetd answers on it.
+    /// Removes a stale socket file, or refuses to start when anything listens on it. Stale means
+    /// `connect(2)` is refused (no listener); a daemon that is alive but busy, or a socket this user
+    /// may not open, is not stale, and stays.
     static func claimSocketPath(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        if (try? ControlClient(socketPath: path, timeout: 2).request("GET", ControlPath.status)) != nil {
-            throw DaemonError("claim socket", path: path, detail: "another unetd is already listening there; stop it or give this one --socket")
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard (status.st_mode & S_IFMT) == S_IFSOCK else {
+            throw DaemonError("claim socket", path: path, detail: "something other than a socket is there; move it or give this one --socket")
         }
-        unlink(path)
+        switch ControlClient.probe(path) {
+        case 0:
+            throw DaemonError("claim socket", path: path, detail: "another unetd is already listening there; stop it or give this one --socket")
+        case ECONNREFUSED:
+            guard unlink(path) == 0 || errno == ENOENT else { throw DaemonError.system("remove stale socket", path: path) }
+        case let code:
+            throw DaemonError("claim socket", path: path, errorNumber: code,
+                              detail: "cannot tell whether a daemon listens there; it is left alone")
+        }
     }
 
     /// Socket mode (default 0660) and group, so only the lab's group can drive the daemon. The group

@@ -66,7 +66,7 @@ extension SlideProcessor {
                                              "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)"]
             if let earlier { metadata["duplicate_of"] = "\(earlier.name)" }
             logger.info("segmented slide", metadata: metadata)
-            storageRecovered()
+            await storageRecovered()
         } catch let error as SlideError where error.isCancellation {
             _ = try? await database { try $0.update(id) { $0.state = .queued; $0.attempts = max($0.attempts - 1, 0) } }
             logger.notice("slide interrupted by shutdown; it stays queued", metadata: ["slide": "\(claimed.name)"])

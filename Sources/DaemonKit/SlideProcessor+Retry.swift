@@ -33,12 +33,7 @@ extension SlideProcessor {
             requeued.append(job.name)
             logger.notice("failed slide sent back to the queue", metadata: ["slide": "\(job.name)"])
         }
-        let deferred = try await database { try $0.jobs(in: [.deferred]) }
-        let deferredNames = deferred.map(\.name).filter { request.allFailed || $0 == request.name }
-        if !deferredNames.isEmpty {
-            retryDeferredNow()
-            requeued += deferredNames
-        }
+        requeued += try await retryDeferredNow(named: request.allFailed ? nil : request.name)
         nudge()
         return RetryResponse(requeued: requeued)
     }

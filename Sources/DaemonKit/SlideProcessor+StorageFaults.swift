@@ -56,13 +56,17 @@ extension SlideProcessor {
         await publishQueueStatus()
     }
 
-    /// A slide went through: storage is healthy again.
-    func storageRecovered() {
+    /// A slide went through: storage is healthy again. Jobs deferred by the fault go back in the
+    /// queue now: with several workers, one slide can finish while another's write failed, and a
+    /// deferred job must never be left without a retry once `degraded` (which schedules it) is gone.
+    func storageRecovered() async {
         faults.withLock { $0 = StorageFaults() }
+        let requeued = await requeueDeferred()
         if let degraded = status.degraded {
             status.degraded = nil
-            logger.notice("storage recovered: intake resumed", metadata: ["was": "\(degraded.reason)"])
+            logger.notice("storage recovered: intake resumed", metadata: ["was": "\(degraded.reason)", "requeued": "\(requeued)"])
         }
+        if requeued > 0 { nudge() }
     }
 
     /// When the backoff has run out: finish interrupted moves, put deferred jobs back in the queue
@@ -72,22 +76,37 @@ extension SlideProcessor {
         status.degraded?.retryAt = nil
         status.degraded?.freeBytes = Self.freeBytes(configuration.outbox)
         let finishedPending = await finishInterruptedSteps()
-        let requeued = (try? await database { store in
-            let deferred = try store.jobs(in: [.deferred])
-            for job in deferred { try store.update(job.storedID) { $0.state = .queued; $0.retryAt = nil } }
-            return deferred.count
-        }) ?? 0
+        let requeued = await requeueDeferred()
         if status.degraded?.retryAt == nil {  // no new fault while finishing
             faults.withLock { $0.holdingQueue = false }
-            if requeued == 0 && finishedPending { storageRecovered() }
+            if requeued == 0 && finishedPending { await storageRecovered() }
         }
         logger.notice("retrying after storage fault", metadata: ["requeued": "\(requeued)"])
         nudge()
     }
 
-    /// Requeues deferred jobs now (`unetctl retry` of a deferred slide, or all of them).
-    func retryDeferredNow() {
-        status.degraded?.retryAt = Date()
+    /// Requeues deferred jobs now (`unetctl retry` of a deferred slide, or all of them): at once when
+    /// storage is not degraded, else by making the degraded state's retry due now. Returns the names
+    /// of the jobs that are deferred and now on their way back to the queue.
+    func retryDeferredNow(named name: String?) async throws -> [String] {
+        let deferred = try await database { try $0.jobs(in: [.deferred]) }.map(\.name).filter { name == nil || $0 == name }
+        guard !deferred.isEmpty else { return [] }
+        if status.degraded != nil {
+            status.degraded?.retryAt = Date()
+        } else {
+            _ = await requeueDeferred()
+        }
+        return deferred
+    }
+
+    /// Puts every deferred job back in the queue; returns how many.
+    @discardableResult
+    func requeueDeferred() async -> Int {
+        (try? await database { store in
+            let deferred = try store.jobs(in: [.deferred])
+            for job in deferred { try store.update(job.storedID) { $0.state = .queued; $0.retryAt = nil } }
+            return deferred.count
+        }) ?? 0
     }
 
     /// Free bytes for unprivileged writers on the file system holding `path`.

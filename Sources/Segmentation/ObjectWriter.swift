@@ -66,6 +66,8 @@ final class ObjectWriter {
     private(set) var droppedSmall = 0, droppedLarge = 0
     /// The objects written, summarised.
     private(set) var summary = NucleusSummary.Accumulator()
+    /// CPU seconds spent measuring objects (shapes, stain figures, the summary).
+    private(set) var measuringSeconds = 0.0
     /// Called with each object written and its number (1, 2, ...), as the files list it.
     var onWritten: ((TracedObject, Int32) -> Void)?
     /// Regions too large to split (see `ObjectTracer.maximumSplitArea`), written whole.
@@ -142,6 +144,8 @@ final class ObjectWriter {
 
     /// `measurementNames`' values for one object (nil where not known), and the object counted into `summary`.
     private func measurements(of object: TracedObject) -> [Double?] {
+        let start = OverlappedWork.threadCPUSeconds()
+        defer { measuringSeconds += OverlappedWork.threadCPUSeconds() - start }
         let shape = ShapeMeasures(rings: object.rings.map { $0.map { SIMD2($0.x, $0.y) } })
         // Lengths in µm assume square pixels; where they are not, the mean side is used.
         let micronsPerPixel = scale.map { ($0.micronsPerPixelX + $0.micronsPerPixelY) / 2 }
@@ -154,7 +158,7 @@ final class ObjectWriter {
             micronsPerPixel.map { shape.maximumCaliper * $0 }, micronsPerPixel.map { shape.minimumCaliper * $0 }, shape.eccentricity,
             stain?.hematoxylinMean, stain?.hematoxylinStandardDeviation, stain?.hematoxylinMaximum, stain?.eosinMean,
             object.meanProbability,
-        ].map { $0.map(Self.rounded) }
+        ].map { value in value.flatMap { $0.isFinite ? Self.rounded($0) : nil } }  // QuPath reads numbers only
     }
 
     /// Measurements to 4 decimals (µm², µm, probability): what a person reads; coordinates stay exact.

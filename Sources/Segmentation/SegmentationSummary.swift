@@ -17,6 +17,8 @@ public struct SegmentationSummary: Codable, Sendable {
         public var decode = 0.0, preprocess = 0.0, inference = 0.0, stitch = 0.0, encode = 0.0, total = 0.0
         /// Of `encode`: the object step (tracing, splitting, measuring, GeoJSON and CSV), CPU seconds.
         public var objects = 0.0
+        /// Of `objects`: measuring (colour deconvolution of the objects' pixels, shapes, the slide summary), CPU seconds.
+        public var measurements = 0.0
     }
 
     public struct Scores: Codable, Sendable {

@@ -15,8 +15,12 @@ final class SlideOutputs {
     private let objects: ObjectWriter
     private let truth: GroundTruth?
     private(set) var positivePixels = 0
-    /// CPU seconds spent finding, splitting, measuring and writing objects (part of `encode`).
+    /// CPU seconds spent finding, splitting, measuring and writing objects (part of `encode`), and of
+    /// those, deconvolving the objects' pixels into stains.
     private(set) var objectSeconds = 0.0
+    private var stainSeconds = 0.0
+    /// CPU seconds of measuring (part of `objectSeconds`).
+    var measuringSeconds: Double { stainSeconds + objects.measuringSeconds }
     private(set) var confusion = ConfusionCounts()
     /// With instance truth: the objects as written, rasterised into a label map, scored at `finish`.
     private var predictedLabels: [Int32] = []
@@ -100,7 +104,9 @@ final class SlideOutputs {
                     let index = rowStart + 3 * x
                     stainRow[x] = stains.stains(red: pixels[index], green: pixels[index + 1], blue: pixels[index + 2])
                 }
-                objectSeconds += OverlappedWork.threadCPUSeconds() - start
+                let seconds = OverlappedWork.threadCPUSeconds() - start
+                objectSeconds += seconds
+                stainSeconds += seconds
             }
             try maskRow.withUnsafeBufferPointer { (row) throws(SlideError) in
                 try mask?.write(row: row)

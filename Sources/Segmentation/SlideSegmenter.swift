@@ -170,7 +170,7 @@ public final class SlideSegmenter {
                 encodeFinished(thenDecode: next.map { ($0, min(tileHeight, networkHeight - $0)) })
             }
             for x in grid.columnOrigins {
-                if isCancelled?() == true { throw SlideError(path: slidePath, reason: SlideError.cancelledReason) }
+                if isCancelled?() == true { throw SlideError.cancelled(path: slidePath) }
                 let columns = min(tileWidth, networkWidth - x)
                 if let tissue, !tissue.hasTissue(networkBand, x: x, width: columns, height: rows) {
                     try timed(\.stitch) { stitcher.add(nil, x: x, y: y, rows: rows, columns: columns) }
@@ -238,6 +238,7 @@ public final class SlideSegmenter {
         timings.total = (clock.now - started).seconds
         (objectFilter.droppedSmall, objectFilter.droppedLarge, objectFilter.unsplitRegions) = outputs.objectsDropped
         timings.objects = outputs.objectSeconds
+        timings.measurements = outputs.measuringSeconds
         let pixels = Double(slide.width * slide.height)
         var summary = SegmentationSummary(
             slide: provenance?.slideName ?? slidePath, duplicateOf: provenance?.duplicateOf, width: slide.width, height: slide.height, page: slide.page, pageCount: slide.pageCount,

@@ -28,7 +28,7 @@ public struct NucleusSummary: Codable, Sendable, Equatable {
             try container.encode(median, forKey: .median)
             try container.encode(q1, forKey: .q1)
             try container.encode(q3, forKey: .q3)
-            try container.encode(iqr, forKey: .iqr)
+            try container.encode(Accumulator.rounded(iqr), forKey: .iqr)
         }
     }
 

@@ -138,6 +138,23 @@ import UNetEngine
         #expect(truthPixels > 200_000 && truthPixels < 600_000)
     }
 
+    /// A run its caller stops throws a cancellation, recognised by type: a failure worded the same is not one.
+    @Test func aCancelledRunSaysSoByTypeAndLeavesNothing() throws {
+        let out = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var asked = 0
+        let segmenter = try segmenter()
+        do {
+            _ = try segmenter.segment(slidePath: Self.fixture("slides/histo_he.tif"), outputDirectory: out,
+                                        options: SegmentationOptions(tile: 128), isCancelled: { asked += 1; return asked > 2 })
+            Issue.record("not cancelled")
+        } catch {
+            #expect(error.isCancellation && asked == 3)
+            #expect(!SlideError(path: error.path, reason: error.reason).isCancellation)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
+    }
+
     @Test func failedPublishLeavesNoOutputs() throws {
         let out = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }

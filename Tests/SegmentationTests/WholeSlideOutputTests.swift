@@ -31,6 +31,8 @@ import UNetEngine
         var measurements: [String: Double]
     }
 
+    /// The features as QuPath's importer reads them (qupath-core `PathObjectTypeAdapters`): `measurements`
+    /// must be an object of name → number (gson's `Map<String, Double>`), the classification a name and an RGB triple.
     static func features(_ path: String) throws -> [Feature] {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
         #expect(json["type"] as? String == "FeatureCollection")
