@@ -33,6 +33,12 @@ final class DaemonHarness {
 
     /// Launches unetd and waits until it answers on its socket.
     func start() throws {
+        process = try launch(arguments).process
+        try waitUntil(timeout: 60, "unetd answers on \(socket)") { (try? self.status()) != nil }
+    }
+
+    /// Starts unetd with `arguments`, its standard error in a log file under the root; returns both.
+    func launch(_ arguments: [String]) throws -> (process: Process, log: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable("unetd"))
         process.arguments = arguments
@@ -42,8 +48,7 @@ final class DaemonHarness {
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
-        self.process = process
-        try waitUntil(timeout: 60, "unetd answers on \(socket)") { (try? self.status()) != nil }
+        return (process, log)
     }
 
     func status() throws -> StatusResponse { try client.json("GET", ControlPath.status, as: StatusResponse.self) }

@@ -63,7 +63,7 @@ import Glibc
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func everyDeferredJobHasARetryWhateverTheInterleaving(seed: UInt64) async throws {
         try await Self.withProcessor { processor, store, status in
-            var generator = SplitMix64(seed: seed)
+            var generator = SplitMix(seed: seed)
             var names = 0
             for step in 0..<40 {
                 switch Int.random(in: 0..<5, using: &generator) {
@@ -88,18 +88,5 @@ import Glibc
                         "seed \(seed), step \(step): \(deferred.map(\.name)) deferred with no retry scheduled")
             }
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing interleaving can be replayed from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

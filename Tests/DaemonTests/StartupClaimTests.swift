@@ -8,15 +8,8 @@ import Glibc
 /// A second start never takes a live daemon's socket or state: it refuses at once and leaves both alone.
 @Suite struct StartupClaimTests {
     /// Runs unetd with `arguments`, expecting it to give up; fails (and stops it) if it is still running after 30 s.
-    static func refusedStart(_ arguments: [String], root: String) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonHarness.executable("unetd"))
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        let log = root + "/refused-\(UUID().uuidString.prefix(8)).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
+    static func refusedStart(_ arguments: [String], harness: DaemonHarness) throws -> (status: Int32, stderr: String) {
+        let (process, log) = try harness.launch(arguments)
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         try waitUntil(timeout: 30, "the second unetd gives up") { !process.isRunning }
         return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
@@ -45,7 +38,7 @@ import Glibc
         defer { daemon.remove() }
         let listener = try Self.silentListener(at: daemon.socket)
         defer { close(listener) }
-        let refused = try Self.refusedStart(daemon.arguments, root: root)
+        let refused = try Self.refusedStart(daemon.arguments, harness: daemon)
         #expect(refused.status != 0 && refused.stderr.contains("another unetd is already listening"), "\(refused.stderr)")
         // The listener's socket is still there and still takes connections.
         #expect(ControlClient.probe(daemon.socket) == 0)
@@ -55,7 +48,7 @@ import Glibc
         let daemon = try DaemonHarness()
         defer { daemon.remove() }
         try daemon.start()
-        let refused = try Self.refusedStart(daemon.arguments + ["--socket", daemon.root + "/other.sock"], root: daemon.root)
+        let refused = try Self.refusedStart(daemon.arguments + ["--socket", daemon.root + "/other.sock"], harness: daemon)
         #expect(refused.status != 0 && refused.stderr.contains("is running on this state directory"), "\(refused.stderr)")
         #expect(refused.stderr.contains("pid \(daemon.process!.processIdentifier)"))
         #expect(try daemon.status().state == .running)
