@@ -5,6 +5,7 @@ import Logging
 import SlideIO
 import TestSupport
 import Testing
+import UNetCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +64,7 @@ import Glibc
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func everyDeferredJobHasARetryWhateverTheInterleaving(seed: UInt64) async throws {
         try await Self.withProcessor { processor, store, status in
-            var generator = SplitMix(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             var names = 0
             for step in 0..<40 {
                 switch Int.random(in: 0..<5, using: &generator) {

@@ -50,8 +50,9 @@ import Glibc
             betaKilled = true
             for name in [foreign, own] { FileManager.default.createFile(atPath: outbox + "/" + name, contents: Data()) }
             try nodes[1].start()
+            // Recovery runs after the socket answers: wait for it to remove beta's own dead temporary.
+            try waitUntil(timeout: 60, "beta removed its own dead temporary") { !FileManager.default.fileExists(atPath: outbox + "/" + own) }
             #expect(FileManager.default.fileExists(atPath: outbox + "/" + foreign), "beta removed alpha's temporary")
-            #expect(!FileManager.default.fileExists(atPath: outbox + "/" + own), "beta kept its own dead temporary")
         }
         for index in 0..<count {
             try ReliabilityTests.distinctSlide(index, to: shared + "/inbox/s\(index).tif")
@@ -59,7 +60,7 @@ import Glibc
         }
         try killBetaOnceBusy(wait: true)
         try waitUntil(timeout: 600, "every slide finished") { nodes.map { $0.metrics().count }.reduce(0, +) >= count }
-        usleep(1_000_000)
+        try waitUntil(timeout: 60, "every node idle") { try nodes.allSatisfy { let status = try $0.status(); return status.queue.pending == 0 && status.slides.isEmpty } }
 
         // Exactly one complete set of outputs per slide, whoever did it.
         let summaries = try FileManager.default.contentsOfDirectory(atPath: outbox).filter { $0.hasSuffix(".result.json") }

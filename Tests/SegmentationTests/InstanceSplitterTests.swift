@@ -65,7 +65,7 @@ import UNetCore
     /// and its outlines rasterise back to them pixel for pixel.
     @Test(arguments: [1, 2, 3, 4])
     func rowByRowEqualsWholeImage(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let width = 64, height = 48
         var map = [Float](repeating: 0, count: width * height)
         for _ in 0..<14 {

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+import UNetCore
 @testable import Segmentation
 
 /// Objects traced from masks fed row by row: rasterised again they are the mask, one per 4-connected
@@ -88,7 +89,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 4, 5, 6])
     func randomMasksRasteriseBackExactly(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let width = 23, height = 17
         let density = [0.3, 0.5, 0.7][Int(seed % 3)]
         let mask = (0..<height).map { _ in (0..<width).map { _ in random.unit() < density } }

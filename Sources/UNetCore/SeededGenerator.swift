@@ -1,5 +1,5 @@
 /// SplitMix64: a small, fast, seedable generator, so that training and augmentation are repeatable
-/// (and `--resume` continues exactly) for a given seed.
+/// (and `--resume` continues exactly) for a given seed, and tests' random inputs replay from their seed.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -20,4 +20,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     public mutating func uniform(_ range: ClosedRange<Float>) -> Float { Float.random(in: range, using: &self) }
+    /// A double in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
