@@ -106,7 +106,7 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "UNetCoreTests", dependencies: ["UNetCore"]),
+        .testTarget(name: "UNetCoreTests", dependencies: ["TestSupport", "UNetCore"]),
         .testTarget(name: "UNetEngineTests", dependencies: ["TestSupport", "UNetEngine", "UNetCore"]),
         .testTarget(name: "SlideIOTests", dependencies: ["TestSupport", "SlideIO", "UNetCore"]),
         .testTarget(name: "SegmentationTests", dependencies: ["TestSupport", "Segmentation", "SlideIO", "UNetEngine", "UNetCore"]),

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import UNetCore
 @testable import UNetEngine
@@ -67,7 +68,7 @@ import UNetCore
     /// padded pairs, against the same two layers through an fp32 plane and the second's padding pass: bit
     /// for bit, with scratch full of NaN so that a border left unwritten would show.
     private func expectPairedOutputMatchesPadding(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: TestSeed.value)  // replay a failure with UNET_TEST_SEED
         func layer(_ inputs: Int, _ outputs: Int) -> DirectConv3x3 {
             let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
             let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
@@ -103,7 +104,7 @@ import UNetCore
             }
         }
         let differing = zip(throughPlane, paired).filter { $0.bitPattern != $1.bitPattern }.count
-        #expect(differing == 0, "\(kernel): \(differing) of \(paired.count) outputs differ")
+        #expect(differing == 0, "seed \(TestSeed.value), \(kernel): \(differing) of \(paired.count) outputs differ")
         // Not vacuous: some output passed the ReLU. (Not asked of a 1×1 image: its 5 outputs are all
         // negative one time in 32.)
         if paired.count >= 64 { #expect(paired.contains { $0 > 0 }) }
@@ -115,7 +116,7 @@ import UNetCore
     @Test(arguments: shapes) func poolingEachChunkAsItIsWrittenMatchesThePass(inputs: Int, outputs: Int, height: Int, width: Int) {
         let kernels: [DirectConv3x3.Kernel] = [.portable16, .portableBF16] + (CPUPath.avx2.isSupported ? [.avx2] : [])
             + (CPUPath.avx512.isSupported ? [.avx512] : []) + (CPUPath.avx512bf16.isSupported ? [.avx512bf16] : [])
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: TestSeed.value)  // replay a failure with UNET_TEST_SEED
         let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
         let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
         let input = (0..<(inputs * height * width)).map { _ in Float.random(in: -1...1, using: &generator) }
@@ -144,7 +145,7 @@ import UNetCore
                     }
                 }
                 let differing = zip(expected, pooled).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "\(kernel), \(workers) workers: \(differing) of \(pooled.count) pooled values differ")
+                #expect(differing == 0, "seed \(TestSeed.value), \(kernel), \(workers) workers: \(differing) of \(pooled.count) pooled values differ")
             }
         }
     }
@@ -152,7 +153,7 @@ import UNetCore
     /// The bf16 kernel with a BatchNorm in its store against the same kernel followed by
     /// `BFloat16.roundThroughBatchNorm`: bit for bit, NaN and huge inputs included.
     private func expectFusedBatchNormMatchesThePass(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: TestSeed.value)  // replay a failure with UNET_TEST_SEED
         let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
         let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
         let direct = DirectConv3x3(Conv2D(weight: weight, bias: bias).roundedToBF16(), kernel: kernel)
@@ -181,12 +182,12 @@ import UNetCore
         run(into: &separate, fusing: false)
         run(into: &fused, fusing: true)
         let differing = zip(separate, fused).filter { $0.bitPattern != $1.bitPattern }.count
-        #expect(differing == 0, "\(kernel): \(differing) of \(fused.count) outputs differ from the separate pass")
+        #expect(differing == 0, "seed \(TestSeed.value), \(kernel): \(differing) of \(fused.count) outputs differ from the separate pass")
         #expect(fused.contains { $0.isNaN }, "the NaN input reaches some output")
     }
 
     private func expectMatchesIm2col(_ kernel: DirectConv3x3.Kernel, inputs: Int, outputs: Int, height: Int, width: Int) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: TestSeed.value)  // replay a failure with UNET_TEST_SEED
         let weight = Tensor(shape: [outputs, inputs, 3, 3], scalars: (0..<(outputs * inputs * 9)).map { _ in Float.random(in: -0.3...0.3, using: &generator) })
         let bias = Tensor(shape: [outputs], scalars: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
         // The bf16-pair kernels round input and weights themselves: their reference is the fp32
@@ -209,7 +210,7 @@ import UNetCore
                 }
             }
             let worst = zip(expected, actual).map { abs($0 - $1) }.max()!
-            #expect(worst < 1e-5, "\(kernel), relu \(relu): largest difference \(worst)")
+            #expect(worst < 1e-5, "seed \(TestSeed.value), \(kernel), relu \(relu): largest difference \(worst)")
             // (Only with ReLU: without it, a 1×1 layer's few outputs are all positive one time in 512.)
             if relu { #expect(actual.allSatisfy { $0 >= 0 }) }
         }
