@@ -64,7 +64,7 @@ struct ControlController {
             }
             path = decoded.model
         }
-        let response = await ControlServer.performReload(dependencies, path: path, logger: logger)
+        let response = await dependencies.processor.reloadModel(path: path, trigger: .socket)
         return EditedResponse(status: response.ok ? .ok : .unprocessableContent, response: response)
     }
 

@@ -53,22 +53,6 @@ public enum ControlServer {
             onServerRunning: { _ in await onRunning() },
             logger: logger)
     }
-
-    /// Reloads with systemd's RELOADING=1 … READY=1 around it; the new model, or the reason it was
-    /// refused with the old model still serving.
-    static func performReload(_ d: Dependencies, path: String?, logger: Logger) async -> ReloadResponse {
-        d.notifier.reloading()
-        let error = await d.registry.reload(path: path)
-        let model = await d.registry.current
-        d.notifier.ready(status: error == nil ? "model \(model.file.sha256.prefix(12))" : "reload refused; still serving model \(model.file.sha256.prefix(12))")
-        if let error {
-            logger.error("reload refused; the previous model keeps serving", metadata: ["error": "\(error)"])
-        } else {
-            logger.notice("model reloaded", metadata: ["model": "\(model.file.path)", "sha256": "\(model.file.sha256)"])
-        }
-        d.processor.nudge()
-        return ReloadResponse(ok: error == nil, model: model.status, error: error)
-    }
 }
 
 /// JSON in and out with ISO 8601 dates and sorted keys, as `ControlCoding` defines them for both sides.

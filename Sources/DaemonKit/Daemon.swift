@@ -106,7 +106,7 @@ struct SignalReloader: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             logger.notice("SIGHUP: reloading the model")
-            _ = await ControlServer.performReload(dependencies, path: nil, logger: logger)
+            _ = await dependencies.processor.reloadModel(trigger: .signal)
         }
     }
 }

@@ -206,13 +206,6 @@ public final class SlideProcessor: Service, Sendable {
         }
         guard let previous, previous != stamp else { return }
         logger.notice("model file changed; reloading", metadata: ["model": "\(configuration.model ?? "")"])
-        notifier.reloading()
-        if let error = await registry.reload() {
-            logger.error("reload refused; the previous model keeps serving", metadata: ["error": "\(error)"])
-            let model = await registry.current.file.sha256.prefix(12)
-            notifier.ready(status: "reload refused (\(error)); still serving model \(model)")
-        } else {
-            notifier.ready(status: "model reloaded: \(await registry.current.file.sha256.prefix(12))")
-        }
+        _ = await reloadModel(trigger: .modelFileChanged)
     }
 }

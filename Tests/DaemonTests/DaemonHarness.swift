@@ -51,6 +51,12 @@ final class DaemonHarness {
         return (process, log)
     }
 
+    /// Everything the daemons started from this harness wrote to standard error (their logs).
+    func logText() throws -> String {
+        try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("daemon-") && $0.hasSuffix(".log") }.sorted()
+            .map { try String(contentsOfFile: root + "/" + $0, encoding: .utf8) }.joined()
+    }
+
     func status() throws -> StatusResponse { try client.json("GET", ControlPath.status, as: StatusResponse.self) }
 
     /// SIGTERM and wait; returns the exit status and the seconds it took.

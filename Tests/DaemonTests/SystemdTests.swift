@@ -125,6 +125,48 @@ import Glibc
         #expect(ready.contains("refused") && !ready.contains("model reloaded"), "\(ready)")
     }
 
+    /// The three reload triggers (a changed model file, `unetctl reload`, SIGHUP) run one operation:
+    /// each is RELOADING=1 then READY=1 with the same STATUS= and the same log line, naming its trigger.
+    @Test func everyReloadTriggerBehavesTheSame() throws {
+        let listener = try NotifyListener()
+        let root = try Fixtures.temporaryDirectory().path
+        let model = root + "/model.pth"
+        try FileManager.default.copyItem(atPath: DaemonHarness.model, toPath: model)
+        let daemon = try DaemonHarness(root: root, extra: ["--model", model])
+        defer { daemon.remove() }
+        daemon.environment["NOTIFY_SOCKET"] = listener.path
+        try daemon.start()
+        var messages: [String] = []
+        try waitUntil(timeout: 30, "READY=1") { messages += listener.drain(); return messages.contains { $0.contains("READY=1") } }
+        func readyAfterReload(_ trigger: () throws -> Void) throws -> String {
+            messages = []
+            try trigger()
+            try waitUntil(timeout: 30, "RELOADING then READY") {
+                messages += listener.drain()
+                guard let reloading = messages.firstIndex(where: { $0.contains("RELOADING=1") }) else { return false }
+                return messages[reloading...].contains { $0.contains("READY=1") }
+            }
+            let ready = messages.last { $0.contains("READY=1") } ?? ""
+            return ready.components(separatedBy: "\n").first { $0.hasPrefix("STATUS=") } ?? ""
+        }
+        let changedFile = try readyAfterReload {
+            try FileManager.default.copyItem(atPath: DaemonHarness.fixture("engine/bare_transposed_c2.pth"), toPath: root + "/next.pth")
+            #expect(rename(root + "/next.pth", model) == 0)
+        }
+        let sha = try daemon.status().model.sha256
+        #expect(changedFile == "STATUS=model \(sha.prefix(12))", "\(changedFile)")
+        let socket = try readyAfterReload { () throws in
+            let reload = try unetctl(["--socket", daemon.socket, "reload"])
+            #expect(reload.status == 0)
+        }
+        let signal = try readyAfterReload { #expect(kill(daemon.process!.processIdentifier, SIGHUP) == 0) }
+        #expect(socket == changedFile && signal == changedFile, "\([changedFile, socket, signal])")
+        let log = try daemon.logText()
+        for trigger in ["model-file-changed", "socket", "sighup"] {
+            #expect(log.contains("model reloaded") && log.contains("trigger=\(trigger)"), "no reload logged for \(trigger)")
+        }
+    }
+
     @Test func unitFileExposureIsLow() throws {
         let directory = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("systemd")
         let unit = directory.appendingPathComponent("unetd.service").path
