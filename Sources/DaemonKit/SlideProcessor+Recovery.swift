@@ -9,7 +9,7 @@ extension SlideProcessor {
         let store = self.store, spool = self.spool, configuration = self.configuration
         // Claims cut short: finished when the file reached the spool, undone otherwise.
         for job in try await database({ try $0.jobs(in: [.claiming]) }) {
-            let reachedSpool = access(job.spoolPath, F_OK) == 0
+            let reachedSpool = try await io.run { access(job.spoolPath, F_OK) == 0 }
             try await io.run {
                 if reachedSpool {
                     spool.moveCompanions(from: Spool.stemPath(job.claimedFrom), to: Spool.stemPath(job.spoolPath))
@@ -38,7 +38,8 @@ extension SlideProcessor {
         }
         _ = await finishInterruptedSteps()
         try await adoptOrphans()
-        for job in try await database({ try $0.jobs(in: [.queued]) }) where access(job.spoolPath, F_OK) != 0 {
+        let lost = try await database { try $0.jobs(in: [.queued]).filter { access($0.spoolPath, F_OK) != 0 } }
+        for job in lost {
             await failJob(job.storedID, reason: "its spool file \(job.spoolPath) disappeared", modelSHA256: job.modelSHA256)
         }
         let unfinished: [JobState] = JobState.allCases.filter { $0 != .archived && $0 != .failed }
@@ -52,11 +53,17 @@ extension SlideProcessor {
     func finishInterruptedSteps() async -> Bool {
         var clean = true
         do {
+            let spool = self.spool, outbox = configuration.outbox
             for job in try await database({ try $0.jobs(in: [.publishing]) }) {
-                if let outputName = job.outputName, spool.outputsComplete(outputName) {
+                // The outputs' state and summary are read on the I/O pool (a stalled mount must not block the control server).
+                let published: Data?? = try await io.run {
+                    guard let outputName = job.outputName, spool.outputsComplete(outputName) else { return .none }
+                    return .some(FileManager.default.contents(atPath: outbox + "/" + outputName + ".result.json"))
+                }
+                if case .some(let summary) = published {
                     // Published before the crash: only the archive move (and the metrics line) remain.
                     let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
-                        ?? Self.metricsFields(job: job, summary: Self.readSummary(configuration.outbox + "/" + outputName + ".result.json"),
+                        ?? Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:],
                                               seconds: job.seconds ?? 0, node: configuration.nodeName)
                     do { try await archive(job, metricsFields: fields, seconds: job.seconds, recovering: true) } catch {
                         clean = false
@@ -64,7 +71,7 @@ extension SlideProcessor {
                     }
                 } else {
                     // Cut off mid-publication: remove what was renamed into place and run it again.
-                    for path in job.outputName.map(spool.existingOutputs) ?? [] { unlink(path) }
+                    try await io.run { for path in job.outputName.map(spool.existingOutputs) ?? [] { unlink(path) } }
                     _ = try await database { try $0.update(job.storedID) { $0.state = .queued } }
                     logger.warning("requeued slide interrupted while publishing", metadata: ["slide": "\(job.name)"])
                 }
@@ -109,5 +116,4 @@ extension SlideProcessor {
 
     static func decodeObject(_ data: Data) -> [String: Any]? { try? JSONSerialization.jsonObject(with: data) as? [String: Any] }
 
-    static func readSummary(_ path: String) -> [String: Any] { FileManager.default.contents(atPath: path).flatMap(decodeObject) ?? [:] }
 }

@@ -11,7 +11,8 @@ extension SlideProcessor {
         let chosen = request.allFailed ? failed : Array(failed.prefix(1))
         var requeued: [String] = []
         for job in chosen {
-            guard let source = job.destination, access(source, F_OK) == 0 else {
+            let present = try await io.run { job.destination.map { access($0, F_OK) == 0 } ?? false }
+            guard let source = job.destination, present else {
                 logger.warning("cannot retry: the slide is no longer in failed/", metadata: ["slide": "\(job.name)"])
                 continue
             }

@@ -46,7 +46,8 @@ extension SlideProcessor {
             return faults.backoff
         }
         let reason = "\(operation): " + (code.map { String(cString: strerror($0)) } ?? "\(error)")
-        let free = Self.freeBytes(configuration.outbox)
+        let outbox = configuration.outbox
+        let free = (try? await io.run { Self.freeBytes(outbox) }) ?? nil
         let since = status.degraded?.since ?? Date()
         if status.degraded == nil {
             logger.critical("storage fault: intake paused, slides stay queued until it clears",
@@ -74,7 +75,8 @@ extension SlideProcessor {
     func retryAfterStorageFaultIfDue() async {
         guard let degraded = status.degraded, let due = degraded.retryAt, Date() >= due else { return }
         status.degraded?.retryAt = nil
-        status.degraded?.freeBytes = Self.freeBytes(configuration.outbox)
+        let outbox = configuration.outbox
+        status.degraded?.freeBytes = (try? await io.run { Self.freeBytes(outbox) }) ?? nil
         let finishedPending = await finishInterruptedSteps()
         let requeued = await requeueDeferred()
         if status.degraded?.retryAt == nil {  // no new fault while finishing
