@@ -71,4 +71,63 @@ import Testing
             }
         }
     }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+        try ControlCoding.decoder().decode(type, from: Data(buffer: response.body))
+    }
+
+    /// Every route in process: jobs under each filter and a limit, pause and resume, retry's answers,
+    /// a reload that succeeds, and `/metrics` in the Prometheus text format.
+    @Test func everyRouteAnswersInProcess() async throws {
+        try await Self.withRouter { client, dependencies in
+            let store = dependencies.store
+            _ = try store.insert(Job(name: "q.tif", spoolPath: "/x/q.tif", claimedFrom: "/in/q.tif", state: .queued))
+            _ = try store.insert(Job(name: "d.tif", spoolPath: "/x/d.tif", claimedFrom: "/in/d.tif", state: .deferred))
+            _ = try store.insert(Job(name: "f.tif", spoolPath: "/x/f.tif", claimedFrom: "/in/f.tif", state: .failed))
+            _ = try store.insert(Job(name: "a.tif", spoolPath: "/x/a.tif", claimedFrom: "/in/a.tif", state: .archived))
+            for (filter, expected) in [("", ["a.tif", "f.tif", "d.tif", "q.tif"]), ("?state=queued", ["q.tif"]), ("?state=deferred", ["d.tif"]),
+                                       ("?state=failed", ["f.tif"]), ("?state=archived", ["a.tif"]), ("?limit=1", ["a.tif"])] {
+                try await client.execute(uri: ControlPath.jobs + filter, method: .get) { response in
+                    let names = try Self.decode(JobsResponse.self, response).jobs.map(\.name)
+                    #expect(names == expected, "\(filter)")
+                }
+            }
+            try await client.execute(uri: ControlPath.pause, method: .post) { response in
+                let state = try Self.decode(StatusResponse.self, response).state
+                #expect(state == .paused)
+            }
+            try await client.execute(uri: ControlPath.resume, method: .post) { response in
+                let state = try Self.decode(StatusResponse.self, response).state
+                #expect(state == .running)
+            }
+            // Retry: an unknown name requeues nothing; a deferred slide is requeued (nothing degraded) and named.
+            try await client.execute(uri: ControlPath.retry, method: .post, body: ByteBuffer(string: "{\"name\": \"nobody.tif\", \"all_failed\": false}")) { response in
+                let requeued = try Self.decode(RetryResponse.self, response).requeued
+                #expect(response.status == .ok && requeued.isEmpty)
+            }
+            try await client.execute(uri: ControlPath.retry, method: .post, body: ByteBuffer(string: "{\"name\": \"d.tif\", \"all_failed\": false}")) { response in
+                let requeued = try Self.decode(RetryResponse.self, response).requeued
+                #expect(requeued == ["d.tif"])
+            }
+            let deferred = try store.jobs(in: [.deferred])
+            #expect(deferred.isEmpty)
+            try await client.execute(uri: ControlPath.reload, method: .post,
+                                     body: ByteBuffer(string: "{\"model\": \"\(DaemonHarness.model)\"}")) { response in
+                let reload = try Self.decode(ReloadResponse.self, response)
+                #expect(response.status == .ok && reload.ok)
+            }
+            PrometheusMetricsFactory(registry: dependencies.prometheus)
+                .makeCounter(label: "unetd_nuclei_total", dimensions: [("node", "test")]).increment(by: 365)
+            try await client.execute(uri: ControlPath.metrics, method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                #expect(text.contains("# TYPE unetd_nuclei_total counter") && text.contains("unetd_nuclei_total{node=\"test\"} 365"), "\(text)")
+                // Prometheus text exposition: comments (# HELP / # TYPE) or `name{labels} value`.
+                let sample = try Regex(#"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$"#)
+                for line in text.split(separator: "\n") where !line.hasPrefix("# ") {
+                    #expect(String(line).wholeMatch(of: sample) != nil, "not Prometheus text: \(line)")
+                }
+            }
+        }
+    }
 }
