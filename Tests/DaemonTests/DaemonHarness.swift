@@ -51,6 +51,12 @@ final class DaemonHarness {
         return (process, log)
     }
 
+    /// Waits until the daemon has nothing queued and nothing in progress: no further metrics line can
+    /// come then, so a test can assert that none was doubled.
+    func waitUntilIdle(timeout: Double = 60) throws {
+        try waitUntil(timeout: timeout, "unetd is idle") { let status = try self.status(); return status.queue.pending == 0 && status.slides.isEmpty }
+    }
+
     /// Everything the daemons started from this harness wrote to standard error (their logs).
     func logText() throws -> String {
         try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("daemon-") && $0.hasSuffix(".log") }.sorted()

@@ -52,7 +52,7 @@ import Glibc
         try handle.close()
         try daemon.drop("slides/histo_he.tif", as: "copied.tif")
         try waitUntil(timeout: 60, "three slides finished") { daemon.metrics().count >= 3 }
-        usleep(1_500_000)  // let any spurious extra job show up
+        try daemon.waitUntilIdle()  // a spurious extra job would be queued or running until then
         let slides = daemon.metrics().map { $0["slide"] as? String ?? "" }.sorted()
         #expect(slides == ["copied.tif", "moved.tif", "slow.tif"])
         #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" })
@@ -152,7 +152,8 @@ import Glibc
             try FileManager.default.copyItem(atPath: DaemonHarness.fixture("slides/tia_crop_64x48.tif"), toPath: shared + "/inbox/s\(i).tif")
         }
         try waitUntil(timeout: 120, "all slides finished") { first.metrics().count + second.metrics().count >= count }
-        usleep(1_000_000)
+        try first.waitUntilIdle()
+        try second.waitUntilIdle()
         let names = (first.metrics() + second.metrics()).map { $0["slide"] as? String ?? "" }
         #expect(names.count == count)
         #expect(Set(names).count == count)
@@ -253,9 +254,14 @@ import Glibc
         #expect(slide.tilesTotal > 10 && slide.tilesDone >= 1 && slide.megapixels == 1.0)
         #expect((slide.megapixelsPerSecond ?? 0) > 0 && (slide.secondsRemaining ?? -1) >= 0)
         #expect(slide.progressDescription.contains("/\(slide.tilesTotal) tiles") && slide.progressDescription.contains("MP/s, ETA "))
-        usleep(2_500_000)
+        // Frames come once a second: read them as they come until there are three.
+        var frames = ""
+        try waitUntil(timeout: 30, "three frames of --watch") {
+            frames += String(decoding: watched.fileHandleForReading.availableData, as: UTF8.self)
+            return frames.components(separatedBy: "unetd status at ").count - 1 >= 3
+        }
         kill(watcher.processIdentifier, SIGINT)
-        let frames = String(decoding: watched.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        frames += String(decoding: watched.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         watcher.waitUntilExit()
         #expect(frames.components(separatedBy: "unetd status at ").count - 1 >= 3, "\(frames)")
         #expect(frames.contains("working on  progress.tif: "), "\(frames)")

@@ -105,7 +105,7 @@ import Glibc
         try daemon.start()
         try Self.distinctSlide(4, to: daemon.inbox + "/later.tif")
         try waitUntil(timeout: 60, "all finished") { daemon.metrics().count >= 4 }
-        usleep(1_000_000)
+        try daemon.waitUntilIdle()
         let lines = daemon.metrics()
         #expect(lines.map { $0["slide"] as? String ?? "" }.sorted() == ["claimed.tif", "later.tif", "orphan.tif", "published.tif"])
         #expect(lines.allSatisfy { $0["outcome"] as? String == "done" })
@@ -139,7 +139,7 @@ import Glibc
         try waitUntil(timeout: 240, "all slides finished") {
             try Set(daemon.metrics().compactMap { $0["slide"] as? String }).count >= count && daemon.status().queue.pending == 0
         }
-        usleep(1_000_000)
+        try daemon.waitUntilIdle()
         let names = daemon.metrics().compactMap { $0["slide"] as? String }
         #expect(names.count == count, "one final metrics line per slide")
         #expect(Set(names).count == count)

@@ -60,7 +60,7 @@ import Glibc
         }
         try killBetaOnceBusy(wait: true)
         try waitUntil(timeout: 600, "every slide finished") { nodes.map { $0.metrics().count }.reduce(0, +) >= count }
-        try waitUntil(timeout: 60, "every node idle") { try nodes.allSatisfy { let status = try $0.status(); return status.queue.pending == 0 && status.slides.isEmpty } }
+        for node in nodes { try node.waitUntilIdle() }
 
         // Exactly one complete set of outputs per slide, whoever did it.
         let summaries = try FileManager.default.contentsOfDirectory(atPath: outbox).filter { $0.hasSuffix(".result.json") }

@@ -102,18 +102,26 @@ import Glibc
         #expect(slowestStatus < 2, "status answered within \(slowestStatus) s")
     }
 
-    /// A model file replaced by a broken one: RELOADING, then READY that says the reload was refused.
-    @Test func aRefusedAutomaticReloadSaysSo() throws {
+    /// unetd on a copy of the test model at ROOT/model.pth (which a test may replace), notifying a
+    /// listener of ours; returned once READY=1 has come.
+    static func startWithItsOwnModelFile() throws -> (DaemonHarness, NotifyListener) {
         let listener = try NotifyListener()
         let root = try Fixtures.temporaryDirectory().path
-        let model = root + "/model.pth"
-        try FileManager.default.copyItem(atPath: DaemonHarness.model, toPath: model)
-        let daemon = try DaemonHarness(root: root, extra: ["--model", model])
-        defer { daemon.remove() }
+        try FileManager.default.copyItem(atPath: DaemonHarness.model, toPath: root + "/model.pth")
+        let daemon = try DaemonHarness(root: root, extra: ["--model", root + "/model.pth"])
         daemon.environment["NOTIFY_SOCKET"] = listener.path
         try daemon.start()
         var messages: [String] = []
         try waitUntil(timeout: 30, "READY=1") { messages += listener.drain(); return messages.contains { $0.contains("READY=1") } }
+        return (daemon, listener)
+    }
+
+    /// A model file replaced by a broken one: RELOADING, then READY that says the reload was refused.
+    @Test func aRefusedAutomaticReloadSaysSo() throws {
+        let (daemon, listener) = try Self.startWithItsOwnModelFile()
+        defer { daemon.remove() }
+        let root = daemon.root, model = daemon.root + "/model.pth"
+        var messages: [String] = []
         try FileManager.default.copyItem(atPath: DaemonHarness.fixture("engine/bad/truncated.pth"), toPath: root + "/next.pth")
         #expect(rename(root + "/next.pth", model) == 0)
         messages = []
@@ -128,16 +136,10 @@ import Glibc
     /// The three reload triggers (a changed model file, `unetctl reload`, SIGHUP) run one operation:
     /// each is RELOADING=1 then READY=1 with the same STATUS= and the same log line, naming its trigger.
     @Test func everyReloadTriggerBehavesTheSame() throws {
-        let listener = try NotifyListener()
-        let root = try Fixtures.temporaryDirectory().path
-        let model = root + "/model.pth"
-        try FileManager.default.copyItem(atPath: DaemonHarness.model, toPath: model)
-        let daemon = try DaemonHarness(root: root, extra: ["--model", model])
+        let (daemon, listener) = try Self.startWithItsOwnModelFile()
         defer { daemon.remove() }
-        daemon.environment["NOTIFY_SOCKET"] = listener.path
-        try daemon.start()
+        let root = daemon.root, model = daemon.root + "/model.pth"
         var messages: [String] = []
-        try waitUntil(timeout: 30, "READY=1") { messages += listener.drain(); return messages.contains { $0.contains("READY=1") } }
         func readyAfterReload(_ trigger: () throws -> Void) throws -> String {
             messages = []
             try trigger()
