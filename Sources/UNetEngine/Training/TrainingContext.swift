@@ -1,7 +1,7 @@
 /// Per-worker scratch for training: images of a batch are spread over workers, each calling
 /// OpenBLAS single-threaded with its own im2col buffers and its own partial weight gradients,
 /// which are summed once per layer (no races, deterministic for a fixed worker count).
-final class TrainingContext: @unchecked Sendable {
+final class TrainingContext: Sendable {
     let parallel: ParallelBands
     let serial = ParallelBands(workers: 1)
     let columnCapacity: Int
