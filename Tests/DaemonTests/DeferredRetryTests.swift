@@ -13,20 +13,11 @@ import Glibc
 /// A slide deferred by a storage fault always has a retry coming, whatever else happens meanwhile
 /// (another worker's slide going through, a retry asked for, the backoff running out).
 @Suite struct DeferredRetryTests {
-    static func withProcessor(_ body: (SlideProcessor, JobStore, DaemonStatus) async throws -> Void) async throws {
-        let root = try Fixtures.temporaryDirectory().path
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let configuration = DaemonConfiguration(root: root)
-        try Spool(configuration: configuration).prepareDirectories()
-        let io = BlockingPool(threads: 1), compute = BlockingPool(threads: 1)
-        let registry = try ModelRegistry(path: DaemonHarness.model, threads: 1, io: io)
-        let store = try JobStore(path: configuration.database)
-        let status = DaemonStatus()
-        let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
-                                       notifier: SystemdNotifier(), io: io, compute: compute, logger: Logger(label: "test"))
-        try await body(processor, store, status)
-        await io.shutdown()
-        await compute.shutdown()
+    /// The daemon's parts in process, as the control API's tests assemble them.
+    static func withProcessor(_ body: @escaping @Sendable (SlideProcessor, JobStore, DaemonStatus) async throws -> Void) async throws {
+        try await ControlControllerTests.withRouter { _, dependencies in
+            try await body(dependencies.processor, dependencies.store, dependencies.status)
+        }
     }
 
     static let diskFull = SlideError(path: "/outbox/x.mask.png", reason: "No space left on device", errorNumber: ENOSPC)
