@@ -56,11 +56,11 @@ extension SlideProcessor {
             let spool = self.spool, outbox = configuration.outbox
             for job in try await database({ try $0.jobs(in: [.publishing]) }) {
                 // The outputs' state and summary are read on the I/O pool (a stalled mount must not block the control server).
-                let published: Data?? = try await io.run {
-                    guard let outputName = job.outputName, spool.outputsComplete(outputName) else { return .none }
-                    return .some(FileManager.default.contents(atPath: outbox + "/" + outputName + ".result.json"))
+                let (complete, summary) = try await io.run { () -> (Bool, Data?) in
+                    guard let outputName = job.outputName, spool.outputsComplete(outputName) else { return (false, nil) }
+                    return (true, FileManager.default.contents(atPath: outbox + "/" + outputName + ".result.json"))
                 }
-                if case .some(let summary) = published {
+                if complete {
                     // Published before the crash: only the archive move (and the metrics line) remain.
                     let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
                         ?? Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:],
