@@ -32,7 +32,7 @@ struct ControlController {
 
     func status() async throws -> StatusResponse {
         let store = dependencies.store
-        let counts = try await dependencies.io.run { try store.counts() }
+        let counts = try await dependencies.database.run { try store.counts() }
         let d = dependencies
         return StatusResponse(state: d.status.daemonState, degraded: d.status.degraded, model: await d.registry.current.status,
                               queue: .init(pending: counts.pending, deferred: counts.deferred),
@@ -52,7 +52,7 @@ struct ControlController {
             state = parsed
         }
         let store = dependencies.store, filter = state
-        return EditedResponse(response: JobsResponse(jobs: try await dependencies.io.run { try store.recent(limit: limit, state: filter) }))
+        return EditedResponse(response: JobsResponse(jobs: try await dependencies.database.run { try store.recent(limit: limit, state: filter) }))
     }
 
     func reload(_ request: Request, _ context: ControlContext) async throws -> EditedResponse<ReloadResponse> {

@@ -18,10 +18,11 @@ public enum ControlServer {
         public let notifier: SystemdNotifier
         public let prometheus: PrometheusCollectorRegistry
         public let processor: SlideProcessor
-        public let io: BlockingPool
+        /// The pool the requests' job-store reads run on (never the file pool, which may stall).
+        public let database: BlockingPool
 
         public init(configuration: DaemonConfiguration, store: JobStore, registry: ModelRegistry, status: DaemonStatus,
-                    notifier: SystemdNotifier, prometheus: PrometheusCollectorRegistry, processor: SlideProcessor, io: BlockingPool) {
+                    notifier: SystemdNotifier, prometheus: PrometheusCollectorRegistry, processor: SlideProcessor, database: BlockingPool) {
             self.configuration = configuration
             self.store = store
             self.registry = registry
@@ -29,7 +30,7 @@ public enum ControlServer {
             self.notifier = notifier
             self.prometheus = prometheus
             self.processor = processor
-            self.io = io
+            self.database = database
         }
     }
 

@@ -31,17 +31,17 @@ public struct Daemon {
         let lock = try StateLock(stateDirectory: configuration.state)
         defer { withExtendedLifetime(lock) {} }
         try Self.claimSocketPath(configuration.socket)
-        let io = BlockingPool(threads: 2), compute = BlockingPool(threads: configuration.workers)
+        let pools = DaemonPools(workers: configuration.workers), files = pools.files
         let configuration = self.configuration
-        let registry = try await io.run { try ModelRegistry(path: configuration.model, threads: configuration.threads, workers: configuration.workers,
-                                                              precision: configuration.precision, io: io) }
-        let store = try await io.run { try JobStore(path: configuration.database) }
+        let registry = try await files.run { try ModelRegistry(path: configuration.model, threads: configuration.threads, workers: configuration.workers,
+                                                                 precision: configuration.precision, io: files) }
+        let store = try await pools.database.run { try JobStore(path: configuration.database) }
         let status = DaemonStatus()
         let notifier = SystemdNotifier()
         let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
-                                       notifier: notifier, io: io, compute: compute, logger: logger)
+                                       notifier: notifier, pools: pools, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
-                                                      notifier: notifier, prometheus: prometheus, processor: processor, io: io)
+                                                      notifier: notifier, prometheus: prometheus, processor: processor, database: pools.database)
         let server = ControlServer.application(dependencies, logger: logger) {
             do { try Self.secureSocket(configuration) } catch {
                 // Serving a socket the lab's group cannot use (or anyone can) is worse than not starting.
@@ -57,8 +57,7 @@ public struct Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         unlink(configuration.socket)
-        await compute.shutdown()
-        await io.shutdown()
+        await pools.shutdown()
         logger.info("stopped")
     }
 

@@ -12,17 +12,17 @@ import Glibc
 struct DuplicateOutputs {
     let outbox: String
 
-    /// Publishes `earlierStem`'s outputs as `stem`'s. Returns the new summary (JSON), or nil when the
+    /// Publishes `earlierStem`'s outputs as `stem`'s. Returns the new summary, or nil when the
     /// earlier outputs are no longer complete (the caller then segments again).
     func publish(from earlierStem: String, to stem: String, slideName: String, duplicateOf: String,
-                 beforePublishing: () throws -> Void) throws -> Data? {
+                 beforePublishing: () throws -> Void) throws -> SegmentationSummary? {
         let earlierSummary = outbox + "/" + earlierStem + ".result.json"
-        guard let data = FileManager.default.contents(atPath: earlierSummary),
-              var summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        // A summary too old to decode cannot give the slide's table row: segment again.
+        guard var summary = SegmentationSummary.read(from: earlierSummary) else { return nil }
         // Every file the earlier summary lists must still be there (a summary from before `outputs` was
         // complete lists mask and overlay).
         // The summaries are written anew under the new name; the rest is linked.
-        let listed = (summary["outputs"] as? [String: String] ?? [:]).filter { $0.key != "summary" && $0.key != "summary_csv" }.values
+        let listed = summary.outputs.filter { $0.key != "summary" && $0.key != "summary_csv" }.values
         let images = listed.map { URL(fileURLWithPath: $0).lastPathComponent }.filter { $0.hasPrefix(earlierStem) }
             .map { String($0.dropFirst(earlierStem.utf8.count)) }
         guard !images.isEmpty, images.count == listed.count,
@@ -37,21 +37,14 @@ struct DuplicateOutputs {
                 try Self.linkOrCopy(outbox + "/" + earlierStem + suffix, temporary)
                 staged.append((temporary, final))
             }
-            summary["slide"] = slideName
-            summary["duplicate_of"] = duplicateOf
-            summary["node"] = NodeIdentity.current
-            var outputs = summary["outputs"] as? [String: String] ?? [:]
-            for (key, path) in outputs {
-                outputs[key] = outbox + "/" + stem + String(URL(fileURLWithPath: path).lastPathComponent.dropFirst(earlierStem.utf8.count))
+            summary.slide = slideName
+            summary.duplicateOf = duplicateOf
+            summary.node = NodeIdentity.current
+            for (key, path) in summary.outputs {
+                summary.outputs[key] = outbox + "/" + stem + String(URL(fileURLWithPath: path).lastPathComponent.dropFirst(earlierStem.utf8.count))
             }
-            summary["outputs"] = outputs
-            let newSummary = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
-            // A summary too old to decode cannot give the slide's table row: segment again.
-            guard let decoded = try? JSONDecoder().decode(SegmentationSummary.self, from: newSummary) else {
-                staged.forEach { unlink($0.temporary) }
-                return nil
-            }
-            let row = SummaryTable.row(name: stem, summary: decoded, finished: Date())
+            let newSummary = try summary.encoded()
+            let row = SummaryTable.row(name: stem, summary: summary, finished: Date())
             try beforePublishing()
             for (temporary, final) in staged {
                 guard rename(temporary, final) == 0 else { throw DaemonError.system("publish duplicate output", path: final) }
@@ -66,7 +59,7 @@ struct DuplicateOutputs {
             } catch let error as AtomicFile.WriteError {
                 throw DaemonError("publish duplicate output", path: error.path, errorNumber: error.errorNumber)
             }
-            return newSummary
+            return summary
         } catch {
             for (temporary, _) in staged { unlink(temporary) }
             for path in published { unlink(path) }

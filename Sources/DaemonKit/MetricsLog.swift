@@ -10,11 +10,6 @@ public struct MetricsLog: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// One line of sorted-key JSON for `fields`.
-    public static func line(_ fields: [String: Any]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
-    }
-
     public func append(line: String) throws(DaemonError) {
         let bytes = Array((line + "\n").utf8)
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
@@ -38,9 +33,16 @@ public struct MetricsLog: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
         return text.split(separator: "\n").contains { line in
             guard line.contains("\"job_id\":\(jobID)"),
-                  let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return false }
-            return (fields["job_id"] as? Int).map(Int64.init) == jobID && fields["slide"] as? String == slide
-                && (fields["node"] as? String ?? node) == node
+                  let logged = try? JSONDecoder().decode(LoggedJob.self, from: Data(line.utf8)) else { return false }
+            return logged.jobID == jobID && logged.slide == slide && (logged.node ?? node) == node
         }
+    }
+
+    /// The keys of a line that say which job it is.
+    private struct LoggedJob: Decodable {
+        let jobID: Int64
+        let slide: String
+        let node: String?
+        enum CodingKeys: String, CodingKey { case jobID = "job_id", slide, node }
     }
 }

@@ -34,25 +34,24 @@ extension SlideProcessor {
             let markPublishing: @Sendable () throws -> Void = { try store.update(id) { $0.state = .publishing } }
             let earlier = try await database { [job] in try $0.finishedDuplicate(of: job, modelSHA256: modelSHA256) }
 
-            var summary: Data?
+            var result: SegmentationSummary?
             if let earlier, let earlierOutputs = earlier.outputName {
                 let reuse = DuplicateOutputs(outbox: configuration.outbox)
-                summary = try await io.run { [job] in
+                result = try await io.run { [job] in
                     try reuse.publish(from: earlierOutputs, to: outputName, slideName: job.name, duplicateOf: earlier.name,
                                       beforePublishing: markPublishing)
                 }
             }
-            if summary == nil {
-                summary = try await segment(job, worker: worker, outputName: outputName, model: model, duplicateOf: earlier?.name,
+            if result == nil {
+                result = try await segment(job, worker: worker, outputName: outputName, model: model, duplicateOf: earlier?.name,
                                             markPublishing: markPublishing)
             }
             let seconds = Date().timeIntervalSince(started)
-            let fields = Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:], seconds: seconds,
-                                            node: configuration.nodeName)
+            let record = MetricsRecord.done(job, result: result, seconds: seconds, node: configuration.nodeName)
             // The published outputs now hold the name; released before the metrics line, so whoever reads
             // that line finds only the outputs.
             spool.releaseOutputName(outputName)
-            do { try await archive(job, metricsFields: fields, seconds: seconds) } catch {
+            do { try await archive(job, line: try record.line(), nuclei: result?.objects, seconds: seconds) } catch {
                 // The outputs are out: the job stays `publishing` and the retry (or restart) archives it.
                 logger.error("outputs published but the original could not be archived; will retry",
                              metadata: ["slide": "\(job.name)", "error": "\(error)"])
@@ -60,7 +59,7 @@ extension SlideProcessor {
                 return
             }
             doneCounter.increment()
-            if let nuclei = fields["objects"] as? Int { nucleiCounter.increment(by: nuclei) }
+            if let nuclei = result?.objects { nucleiCounter.increment(by: nuclei) }
             slideTimer.recordSeconds(seconds)
             var metadata: Logger.Metadata = ["slide": "\(job.name)", "seconds": "\(String(format: "%.2f", seconds))",
                                              "model": "\(modelSHA256.prefix(12))", "outputs": "\(outputName)"]
@@ -81,13 +80,13 @@ extension SlideProcessor {
 
     /// Segments on the compute pool; the job turns `publishing` between durable temporaries and renames.
     private func segment(_ job: Job, worker: Int, outputName: String, model: LoadedModel, duplicateOf: String?,
-                         markPublishing: @escaping @Sendable () throws -> Void) async throws -> Data {
+                         markPublishing: @escaping @Sendable () throws -> Void) async throws -> SegmentationSummary {
         var options = SegmentationOptions(tile: configuration.tile, overlap: configuration.overlap, threshold: configuration.threshold,
                                           threads: configuration.threads)
         options.limits.maximumPixels = configuration.maximumPixels
         configuration.segmentation.apply(to: &options)
         let frozen = options, outbox = configuration.outbox, status = self.status
-        let summary = try await compute.run { [self] in
+        return try await compute.run { [self] in
             try model.segment(worker: worker, slidePath: job.spoolPath, outputDirectory: outbox, options: frozen, outputName: outputName,
                               provenance: .init(slideName: job.name, duplicateOf: duplicateOf),
                               isCancelled: { self.stopping.withLock { $0 } },
@@ -102,17 +101,14 @@ extension SlideProcessor {
                                   }
                               })
         }
-        return try JSONEncoder().encode(summary)
     }
 
     /// Records destination and metrics line, moves the original to archive/, records `archived`,
     /// then appends the metrics line. Outputs are already published: a failure here is the storage's,
     /// never the slide's, so it leaves the job `publishing` for the retry to finish.
-    func archive(_ job: Job, metricsFields: [String: Any], seconds: Double?, recovering: Bool = false) async throws {
+    func archive(_ job: Job, line: String, nuclei: Int?, seconds: Double?, recovering: Bool = false) async throws {
         let id = job.storedID
         let destination = job.destination ?? spool.destination(for: job.name, in: configuration.archive)
-        let line = try MetricsLog.line(metricsFields)
-        let nuclei = metricsFields["objects"] as? Int
         let recorded = try await database {
             try $0.update(id) {
                 $0.destination = destination; $0.pendingMetricsLine = line; $0.seconds = seconds ?? $0.seconds
@@ -131,10 +127,7 @@ extension SlideProcessor {
         do {
             let job = try await database { try $0.update(id) { $0.error = reason; $0.modelSHA256 = modelSHA256 ?? $0.modelSHA256 } }
             let destination = job.destination ?? spool.destination(for: job.name, in: configuration.failed)
-            let line = try MetricsLog.line([
-                "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "failed",
-                "model_sha256": job.modelSHA256 ?? NSNull(), "job_id": id, "attempts": job.attempts, "error": reason,
-                "node": configuration.nodeName])
+            let line = try MetricsRecord.failed(job, reason: reason, node: configuration.nodeName).line()
             let failing = try await database {
                 try $0.update(id) { $0.state = .failing; $0.destination = destination; $0.pendingMetricsLine = line }
             }
@@ -142,6 +135,8 @@ extension SlideProcessor {
             try await completeFailing(failing)
             logger.error("slide failed", metadata: ["slide": "\(job.name)", "reason": "\(reason)", "set_aside_as": "\(destination)"])
         } catch {
+            // Not even `failing` recorded: the job is still `active`; it runs again after the fault.
+            if (try? await database({ try $0.job(id) }))?.state == .active { unrecordedDeferrals.withLock { _ = $0.insert(id) } }
             logger.error("cannot set failed slide aside; will retry", metadata: ["job": "\(id)", "error": "\(error)"])
             await storageFault(error, during: "set aside job \(id)", evenIfNotTransient: true)
         }
@@ -169,7 +164,9 @@ extension SlideProcessor {
             deferredCounter.increment()
             logger.warning("slide deferred by a storage fault; it stays queued", metadata: ["slide": "\(job.name)", "reason": "\(reason)"])
         } catch {
-            logger.error("cannot record deferral", metadata: ["job": "\(id)", "error": "\(error)"])
+            unrecordedDeferrals.withLock { _ = $0.insert(id) }
+            logger.error("cannot record deferral; the slide goes back in the queue with the deferred ones",
+                         metadata: ["job": "\(id)", "error": "\(error)"])
         }
     }
 
@@ -188,24 +185,5 @@ extension SlideProcessor {
             logger.error("cannot append to the metrics log; will retry", metadata: ["slide": "\(job.name)", "error": "\(error)"])
             await storageFault(error, during: "append metrics")
         }
-    }
-
-    /// A metrics line from a finished job and its summary (`NAME.result.json`'s fields).
-    static func metricsFields(job: Job, summary: [String: Any], seconds: Double, node: String) -> [String: Any] {
-        var fields: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "slide": job.name, "outcome": "done", "job_id": job.storedID, "node": node,
-            "attempts": job.attempts, "model_sha256": job.modelSHA256 ?? NSNull(), "seconds": seconds,
-            "outputs": job.outputName ?? NSNull(),
-        ]
-        for key in ["width", "height", "tiles_run", "tiles_skipped", "megapixels_per_second", "positive_fraction", "duplicate_of",
-                    "input_scale", "slide_mpp", "mpp_source", "objects", "object_filter", "warnings", "precision", "cpu_path",
-                    "summary", "stain_vectors"] {
-            if let value = summary[key] { fields[key] = value }
-        }
-        if let timings = summary["timings"] { fields["stages"] = timings }
-        if let scores = summary["scores"] as? [String: Any] {
-            for key in ["accuracy", "dice", "iou", "object_f1", "aji", "pq"] { fields[key] = scores[key] }
-        }
-        return fields
     }
 }

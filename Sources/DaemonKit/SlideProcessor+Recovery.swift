@@ -1,5 +1,6 @@
 import ControlProtocol
 import Foundation
+import Segmentation
 import UNetCore
 
 /// Reconciliation at start (and after a storage fault): every job row, spool file and output ends in
@@ -56,16 +57,17 @@ extension SlideProcessor {
             let spool = self.spool, outbox = configuration.outbox
             for job in try await database({ try $0.jobs(in: [.publishing]) }) {
                 // The outputs' state and summary are read on the I/O pool (a stalled mount must not block the control server).
-                let (complete, summary) = try await io.run { () -> (Bool, Data?) in
+                let (complete, result) = try await io.run { () -> (Bool, SegmentationSummary?) in
                     guard let outputName = job.outputName, spool.outputsComplete(outputName) else { return (false, nil) }
-                    return (true, FileManager.default.contents(atPath: outbox + "/" + outputName + ".result.json"))
+                    return (true, SegmentationSummary.read(from: outbox + "/" + outputName + ".result.json"))
                 }
                 if complete {
                     // Published before the crash: only the archive move (and the metrics line) remain.
-                    let fields = job.pendingMetricsLine.flatMap(Self.decodeLine)
-                        ?? Self.metricsFields(job: job, summary: summary.flatMap(Self.decodeObject) ?? [:],
-                                              seconds: job.seconds ?? 0, node: configuration.nodeName)
-                    do { try await archive(job, metricsFields: fields, seconds: job.seconds, recovering: true) } catch {
+                    do {
+                        let line = try job.pendingMetricsLine
+                            ?? MetricsRecord.done(job, result: result, seconds: job.seconds ?? 0, node: configuration.nodeName).line()
+                        try await archive(job, line: line, nuclei: job.nuclei ?? result?.objects, seconds: job.seconds, recovering: true)
+                    } catch {
                         clean = false
                         await storageFault(error, during: "archive \(job.name)", evenIfNotTransient: true)
                     }
@@ -111,9 +113,5 @@ extension SlideProcessor {
         }
         for name in adopted { logger.warning("adopted a slide found in the spool without a job", metadata: ["slide": "\(name)"]) }
     }
-
-    static func decodeLine(_ line: String) -> [String: Any]? { decodeObject(Data(line.utf8)) }
-
-    static func decodeObject(_ data: Data) -> [String: Any]? { try? JSONSerialization.jsonObject(with: data) as? [String: Any] }
 
 }

@@ -101,14 +101,21 @@ extension SlideProcessor {
         return deferred
     }
 
-    /// Puts every deferred job back in the queue; returns how many.
+    /// Puts every deferred job back in the queue, with those whose deferral could not be recorded;
+    /// returns how many.
     @discardableResult
     func requeueDeferred() async -> Int {
-        (try? await database { store in
-            let deferred = try store.jobs(in: [.deferred])
-            for job in deferred { try store.update(job.storedID) { $0.state = .queued; $0.retryAt = nil } }
-            return deferred.count
-        }) ?? 0
+        let unrecorded = unrecordedDeferrals.withLock { $0 }
+        let requeued = (try? await database { store in
+            let deferred = try store.jobs(in: [.deferred]).map(\.storedID)
+            let stranded = try unrecorded.filter { try store.job($0)?.state == .active }
+            for id in deferred { try store.update(id) { $0.state = .queued; $0.retryAt = nil } }
+            // As `deferJob` would have: the attempt the storage fault cut short is not counted.
+            for id in stranded { try store.update(id) { $0.state = .queued; $0.retryAt = nil; $0.attempts = max($0.attempts - 1, 0) } }
+            return deferred.count + stranded.count
+        })
+        if requeued != nil { unrecordedDeferrals.withLock { $0.subtract(unrecorded) } }
+        return requeued ?? 0
     }
 
     /// Free bytes for unprivileged writers on the file system holding `path`.

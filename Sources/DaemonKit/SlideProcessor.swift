@@ -19,14 +19,18 @@ public final class SlideProcessor: Service, Sendable {
     let notifier: SystemdNotifier
     let metrics: MetricsLog
     let logger: Logger
-    /// Short blocking work (file moves, SQLite) and long work (hashing, segmenting) on threads of their own.
-    let io: BlockingPool, compute: BlockingPool
+    /// Blocking work, on threads of its own: `io` for file work, `databasePool` for the job store,
+    /// `compute` for hashing and segmenting (`DaemonPools`).
+    let io: BlockingPool, databasePool: BlockingPool, compute: BlockingPool
     let heartbeat = Heartbeat()
     let stopping = Mutex(false)
     let intake = Mutex(IntakeState())
     /// Workers (0..<workers) not draining the queue right now.
     let idleWorkers: Mutex<Set<Int>>
     let faults = Mutex(StorageFaults())
+    /// Jobs left `active` because the store could not record their deferral (or failure): the disk
+    /// that failed the slide can fail the database too. They go back in the queue with the deferred ones.
+    let unrecordedDeferrals = Mutex<Set<Int64>>([])
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
 
@@ -56,15 +60,16 @@ public final class SlideProcessor: Service, Sendable {
     let slideTimer: Metrics.Timer
 
     public init(configuration: DaemonConfiguration, store: JobStore, registry: ModelRegistry, status: DaemonStatus,
-                notifier: SystemdNotifier, io: BlockingPool, compute: BlockingPool, logger: Logger) {
+                notifier: SystemdNotifier, pools: DaemonPools, logger: Logger) {
         self.configuration = configuration
         spool = Spool(configuration: configuration)
         self.store = store
         self.registry = registry
         self.status = status
         self.notifier = notifier
-        self.io = io
-        self.compute = compute
+        io = pools.files
+        databasePool = pools.database
+        compute = pools.compute
         metrics = MetricsLog(path: configuration.metricsLog)
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -81,10 +86,10 @@ public final class SlideProcessor: Service, Sendable {
     /// Asks the loop to look at the queue now (resume, reload, retry).
     public func nudge() { wake.yield() }
 
-    /// Runs a job-store call on the I/O pool.
+    /// Runs a job-store call on the database pool.
     func database<T: Sendable>(_ body: @escaping @Sendable (JobStore) throws -> T) async throws -> T {
         let store = self.store
-        return try await io.run { try body(store) }
+        return try await databasePool.run { try body(store) }
     }
 
     public func run() async throws {
@@ -199,7 +204,8 @@ public final class SlideProcessor: Service, Sendable {
 
     /// Reloads when the configured model file changed on disk (replaced, rewritten or touched).
     private func checkModelFile() async {
-        guard configuration.watchModel, let stamp = ModelFileStamp(configuration.model) else { return }
+        let model = configuration.model
+        guard configuration.watchModel, let stamp = try? await io.run({ ModelFileStamp(model) }) else { return }
         let previous = intake.withLock { state in
             defer { state.modelStamp = stamp }
             return state.modelStamp

@@ -1,3 +1,4 @@
+import Foundation
 import UNetCore
 import UNetEngine
 
@@ -107,5 +108,20 @@ public struct SegmentationSummary: Codable, Sendable {
         case positiveFraction = "positive_fraction", timings
         case megapixelsPerSecond = "megapixels_per_second", outputs, overlayWidth = "overlay_width"
         case overlayHeight = "overlay_height", scores, nuclei = "summary", stainVectors = "stain_vectors"
+    }
+}
+
+extension SegmentationSummary {
+    /// The summary in the `NAME.result.json` at `path`, or nil when it is missing or too old to decode.
+    public static func read(from path: String) -> SegmentationSummary? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(SegmentationSummary.self, from: data)
+    }
+
+    /// The bytes of `NAME.result.json`: pretty, sorted keys.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
     }
 }

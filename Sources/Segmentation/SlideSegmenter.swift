@@ -276,10 +276,8 @@ public final class SlideSegmenter {
     /// `summary.csv`, then writes result.json (last, so that its presence means the slide is complete)
     /// and syncs the directory. On any failure, what was published is removed again.
     private static func publish(_ summary: SegmentationSummary, paths: OutputPaths, images: SlideOutputs) throws(SlideError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
-        do { data = try encoder.encode(summary) } catch { throw SlideError(path: paths.summary, reason: "cannot encode summary: \(error)") }
+        do { data = try summary.encoded() } catch { throw SlideError(path: paths.summary, reason: "cannot encode summary: \(error)") }
         let row = SummaryTable.row(name: paths.name, summary: summary, finished: Date())
         try images.publish()
         var written: [String] = []

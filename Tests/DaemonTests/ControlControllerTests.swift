@@ -12,25 +12,27 @@ import Testing
 /// The control API in process, through Hummingbird's test client: typed responses and 4xx answers,
 /// without a socket or a daemon process.
 @Suite struct ControlControllerTests {
-    static func withRouter(_ body: @escaping @Sendable (any TestClientProtocol, ControlServer.Dependencies) async throws -> Void) async throws {
-        let root = try Fixtures.temporaryDirectory().path
+    /// The daemon's parts assembled in process around a router; `files` replaces the file pool (a stalling one).
+    /// `root` holds the daemon's directories (a fresh temporary one, removed afterwards, when nil).
+    static func withRouter(root: String? = nil, files: BlockingPool = BlockingPool(threads: 1),
+                           _ body: @escaping @Sendable (any TestClientProtocol, ControlServer.Dependencies) async throws -> Void) async throws {
+        let root = try root ?? Fixtures.temporaryDirectory().path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let configuration = DaemonConfiguration(root: root)
         try Spool(configuration: configuration).prepareDirectories()
-        let io = BlockingPool(threads: 1), compute = BlockingPool(threads: 1)
+        let pools = DaemonPools(database: BlockingPool(threads: 1), files: files, compute: BlockingPool(threads: 1))
         let logger = Logger(label: "test")
-        let registry = try ModelRegistry(path: DaemonHarness.model, threads: 1, io: io)
+        let registry = try ModelRegistry(path: DaemonHarness.model, threads: 1, io: files)
         let store = try JobStore(path: configuration.database)
         let status = DaemonStatus(), notifier = SystemdNotifier()
         let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
-                                       notifier: notifier, io: io, compute: compute, logger: logger)
+                                       notifier: notifier, pools: pools, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                       notifier: notifier, prometheus: PrometheusCollectorRegistry(),
-                                                      processor: processor, io: io)
+                                                      processor: processor, database: pools.database)
         let app = Application(router: ControlServer.router(dependencies, logger: logger))
         try await app.test(TestingSetup.router) { client in try await body(client, dependencies) }
-        await io.shutdown()
-        await compute.shutdown()
+        await pools.shutdown()
     }
 
     @Test func statusAndJobsAreTyped() async throws {

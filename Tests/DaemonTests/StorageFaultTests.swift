@@ -1,5 +1,6 @@
 import ControlClient
 import ControlProtocol
+@testable import DaemonKit
 import Foundation
 import TestSupport
 import Testing
@@ -69,5 +70,53 @@ struct StorageFaultTests {
         #expect(try daemon.status().state == .running)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []).filter { $0.hasSuffix(".result.json") }.count == 3)
         #expect(daemon.files("failed").isEmpty && daemon.files("inbox").isEmpty)
+    }
+
+    /// The whole root (job store, spool, outbox, logs) on a 40 MB tmpfs, three slides queued, the disk
+    /// filled: every slide finishes once the filler goes, with no reservation left behind.
+    @Test func everyQueuedSlideFinishesWhenAFullRootFileSystemClears() throws {
+        let root = try Fixtures.temporaryDirectory().path + "/root"
+        try #require(Self.mountTmpfs(root, megabytes: 40), "root, yet cannot mount a tmpfs at \(root)")
+        defer {
+            _ = try? Fixtures.run("/bin/umount", ["-l", root])
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: root).deletingLastPathComponent().path)
+        }
+        let daemon = try DaemonHarness(root: root)
+        try daemon.start()
+        defer { daemon.killHard() }
+        _ = try unetctl(["--socket", daemon.socket, "pause"])
+        for index in 0..<3 { try ReliabilityTests.distinctSlide(index, to: daemon.inbox + "/s\(index).tif") }
+        try waitUntil(timeout: 30, "three slides queued") { try daemon.status().queue.pending == 3 }
+        let filler = Self.fill(root)
+        _ = try unetctl(["--socket", daemon.socket, "resume"])
+        try waitUntil(timeout: 30, "status says degraded") { try daemon.status().state == .degraded }
+
+        unlink(filler)
+        try waitUntil(timeout: 120, "all three finished") { daemon.metrics().count == 3 }
+        #expect(daemon.metrics().allSatisfy { $0["outcome"] as? String == "done" })
+        let outbox = (try? FileManager.default.contentsOfDirectory(atPath: root + "/outbox")) ?? []
+        #expect(outbox.filter { $0.hasSuffix(".result.json") }.sorted() == ["s0.result.json", "s1.result.json", "s2.result.json"])
+        #expect(outbox.filter { $0.hasSuffix(".reserved") || $0.contains(".tmp") }.isEmpty, "\(outbox)")
+        try waitUntil(timeout: 30, "degraded clears") { try daemon.status().state == .running }
+    }
+
+    /// The disk that fails a slide's outputs fails the job store too: the deferral cannot be recorded
+    /// and the job is left `active`. It must still go back in the queue once storage recovers.
+    @Test func aDeferralTheFullDiskKeptFromTheStoreIsStillRetried() async throws {
+        let root = try Fixtures.temporaryDirectory().path + "/root"
+        try #require(Self.mountTmpfs(root, megabytes: 8), "root, yet cannot mount a tmpfs at \(root)")
+        defer { _ = try? Fixtures.run("/bin/umount", ["-l", root]) }
+        try await ControlControllerTests.withRouter(root: root) { _, dependencies in
+            let store = dependencies.store, processor = dependencies.processor
+            let job = try store.insert(Job(name: "s0.tif", spoolPath: root + "/spool/s0.tif", claimedFrom: root + "/inbox/s0.tif", state: .queued))
+            _ = try store.claimNext()
+            let filler = Self.fill(root)
+            await processor.deferJob(job.storedID, reason: "\(DeferredRetryTests.diskFull)")
+            await processor.storageFault(DeferredRetryTests.diskFull, during: "process s0.tif")
+            #expect(try store.job(job.storedID)?.state == .active, "the full disk let the store record the deferral: nothing under test")
+            unlink(filler)
+            await processor.storageRecovered()  // another worker's slide went through
+            #expect(try store.job(job.storedID)?.state == .queued)
+        }
     }
 }

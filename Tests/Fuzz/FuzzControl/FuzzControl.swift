@@ -17,18 +17,18 @@ let harness: (responder: RouterResponder<ControlContext>, logger: Logger, channe
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-control-\(getpid())").path
     let configuration = DaemonConfiguration(root: root)
     try! Spool(configuration: configuration).prepareDirectories()
-    let io = BlockingPool(threads: 1), compute = BlockingPool(threads: 1)
+    let pools = DaemonPools(database: BlockingPool(threads: 1), files: BlockingPool(threads: 1), compute: BlockingPool(threads: 1))
     var logger = Logger(label: "fuzz")
     logger.logLevel = .critical
-    let registry = try! ModelRegistry(path: nil, threads: 1, io: io)
+    let registry = try! ModelRegistry(path: nil, threads: 1, io: pools.files)
     let store = try! JobStore(path: configuration.database)
     _ = try! store.insert(Job(name: "a.tif", spoolPath: root + "/state/spool/a.tif", claimedFrom: root + "/inbox/a.tif", state: .failed))
     let status = DaemonStatus(), notifier = SystemdNotifier()
     let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
-                                   notifier: notifier, io: io, compute: compute, logger: logger)
+                                   notifier: notifier, pools: pools, logger: logger)
     let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                   notifier: notifier, prometheus: PrometheusCollectorRegistry(),
-                                                  processor: processor, io: io)
+                                                  processor: processor, database: pools.database)
     // One channel for every request: a request context only needs one to name, and an EmbeddedChannel
     // per input would leak its pipeline cycle unless closed.
     return (ControlServer.router(dependencies, logger: logger).buildResponder(), logger, EmbeddedChannel())
