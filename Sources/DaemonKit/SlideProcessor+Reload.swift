@@ -32,4 +32,30 @@ extension SlideProcessor {
         nudge()
         return ReloadResponse(ok: error == nil, model: model.status, error: error)
     }
+
+    /// Reloads when the configured model file changed on disk (replaced, rewritten or touched).
+    func checkModelFile() async {
+        let model = configuration.model
+        guard configuration.watchModel, let stamp = try? await io.run({ ModelFileStamp(model) }) else { return }
+        let previous = intake.withLock { state in
+            defer { state.modelStamp = stamp }
+            return state.modelStamp
+        }
+        guard let previous, previous != stamp else { return }
+        logger.notice("model file changed; reloading", metadata: ["model": "\(configuration.model ?? "")"])
+        _ = await reloadModel(trigger: .modelFileChanged)
+    }
+
+    /// A model file's identity and last change, to notice it being replaced, rewritten or touched.
+    struct ModelFileStamp: Equatable {
+        let inode: UInt64, size: Int64, modified: Double
+
+        init?(_ path: String?) {
+            var info = stat()
+            guard let path, stat(path, &info) == 0 else { return nil }
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
+        }
+    }
 }

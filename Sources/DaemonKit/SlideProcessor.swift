@@ -34,22 +34,11 @@ public final class SlideProcessor: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
 
-    /// What the inbox looked like: last seen (size, mtime) per name and since when; the model file's stamp.
+    /// What the inbox looked like: last seen (size, mtime) per name and since when; the model file's
+    /// stamp (SlideProcessor+Reload.swift).
     struct IntakeState {
         var seen: [String: (candidate: Spool.Candidate, since: Date)] = [:]
         var modelStamp: ModelFileStamp?
-    }
-
-    struct ModelFileStamp: Equatable {
-        let inode: UInt64, size: Int64, modified: Double
-
-        init?(_ path: String?) {
-            var info = stat()
-            guard let path, stat(path, &info) == 0 else { return nil }
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) * 1e-9
-        }
     }
 
     /// Prometheus series, labelled with the node so that several daemons can be scraped into one view.
@@ -200,18 +189,5 @@ public final class SlideProcessor: Service, Sendable {
         let model = await registry.current.file.sha256.prefix(12)
         let degraded = status.degraded.map { "; degraded: \($0.reason)" } ?? ""
         notifier.status("queue \(counts.pending), done \(counts.done), failed \(counts.failed); model \(model)\(degraded)")
-    }
-
-    /// Reloads when the configured model file changed on disk (replaced, rewritten or touched).
-    private func checkModelFile() async {
-        let model = configuration.model
-        guard configuration.watchModel, let stamp = try? await io.run({ ModelFileStamp(model) }) else { return }
-        let previous = intake.withLock { state in
-            defer { state.modelStamp = stamp }
-            return state.modelStamp
-        }
-        guard let previous, previous != stamp else { return }
-        logger.notice("model file changed; reloading", metadata: ["model": "\(configuration.model ?? "")"])
-        _ = await reloadModel(trigger: .modelFileChanged)
     }
 }
