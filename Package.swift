@@ -66,6 +66,7 @@ let package = Package(
             dependencies: ["UNetCore", "UNetEngine", "SlideIO", "Segmentation"]
         ),
         .target(name: "DefaultModel", dependencies: ["UNetEngine"], resources: [.copy("Resources/default-model.safetensors")]),
+        .target(name: "WebAssets", resources: [.copy("Resources/web")]),
         .executableTarget(
             name: "unet",
             dependencies: [
@@ -79,8 +80,8 @@ let package = Package(
         .target(
             name: "DaemonKit",
             dependencies: [
-                "UNetCore", "UNetEngine", "SlideIO", "Segmentation", "DefaultModel", "ControlProtocol", "ControlClient", "CSystemd",
-                .product(name: "Logging", package: "swift-log"),
+                "UNetCore", "UNetEngine", "SlideIO", "Segmentation", "DefaultModel", "WebAssets", "ControlProtocol", "ControlClient",
+                "CSystemd", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

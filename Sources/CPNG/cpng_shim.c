@@ -299,3 +299,29 @@ int unet_png_read_labels(const char *path, uint16_t **labels, uint32_t *width, u
 }
 
 void unet_png_free_labels(uint16_t *labels) { free(labels); }
+
+int unet_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, uint8_t **png, size_t *size,
+                    char *error) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = width;
+    image.height = height;
+    image.format = channels == 1 ? PNG_FORMAT_GRAY : channels == 4 ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
+    *png = NULL;
+    png_alloc_size_t bytes = 0;
+    if (!png_image_write_to_memory(&image, NULL, &bytes, 0, pixels, 0, NULL)) {
+        snprintf(error, 256, "%s", image.message);
+        return 0;
+    }
+    uint8_t *buffer = malloc(bytes);
+    if (!buffer) { snprintf(error, 256, "out of memory"); return 0; }
+    if (!png_image_write_to_memory(&image, buffer, &bytes, 0, pixels, 0, NULL)) {
+        snprintf(error, 256, "%s", image.message);
+        free(buffer);
+        return 0;
+    }
+    *png = buffer;
+    *size = bytes;
+    return 1;
+}

@@ -20,9 +20,13 @@ public enum ControlServer {
         public let processor: SlideProcessor
         /// The pool the requests' job-store reads run on (never the file pool, which may stall).
         public let database: BlockingPool
+        /// The pool the web page's file reads run on (tiles, thumbnails, downloads).
+        public let web: BlockingPool
+        /// The viewer's open slides and masks.
+        let deepZoom = DeepZoomCache()
 
         public init(configuration: DaemonConfiguration, store: JobStore, registry: ModelRegistry, status: DaemonStatus,
-                    notifier: SystemdNotifier, prometheus: PrometheusCollectorRegistry, processor: SlideProcessor, database: BlockingPool) {
+                    notifier: SystemdNotifier, prometheus: PrometheusCollectorRegistry, processor: SlideProcessor, pools: DaemonPools) {
             self.configuration = configuration
             self.store = store
             self.registry = registry
@@ -30,7 +34,8 @@ public enum ControlServer {
             self.notifier = notifier
             self.prometheus = prometheus
             self.processor = processor
-            self.database = database
+            database = pools.database
+            web = pools.web
         }
     }
 
@@ -41,6 +46,7 @@ public enum ControlServer {
     public static func router(_ dependencies: Dependencies, logger: Logger) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         ControlController(dependencies: dependencies, logger: logger).addRoutes(to: router)
+        WebController(dependencies: dependencies).addRoutes(to: router)
         return router
     }
 

@@ -41,7 +41,7 @@ public struct Daemon {
         let processor = SlideProcessor(configuration: configuration, store: store, registry: registry, status: status,
                                        notifier: notifier, pools: pools, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
-                                                      notifier: notifier, prometheus: prometheus, processor: processor, database: pools.database)
+                                                      notifier: notifier, prometheus: prometheus, processor: processor, pools: pools)
         let server = ControlServer.application(dependencies, logger: logger) {
             do { try Self.secureSocket(configuration) } catch {
                 // Serving a socket the lab's group cannot use (or anyone can) is worse than not starting.

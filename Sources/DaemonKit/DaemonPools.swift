@@ -8,11 +8,15 @@ public struct DaemonPools: Sendable {
     public let files: BlockingPool
     /// Hashing and segmenting whole slides, one thread per worker.
     public let compute: BlockingPool
+    /// The web page's reads (viewer tiles, thumbnails, downloads): a viewer asking for dozens of tiles
+    /// at once never delays the daemon's own file work.
+    public let web: BlockingPool
 
-    public init(database: BlockingPool, files: BlockingPool, compute: BlockingPool) {
+    public init(database: BlockingPool, files: BlockingPool, compute: BlockingPool, web: BlockingPool = BlockingPool(threads: 2)) {
         self.database = database
         self.files = files
         self.compute = compute
+        self.web = web
     }
 
     /// The pools a daemon with `workers` workers runs on.
@@ -21,6 +25,7 @@ public struct DaemonPools: Sendable {
     }
 
     public func shutdown() async {
+        await web.shutdown()
         await compute.shutdown()
         await files.shutdown()
         await database.shutdown()

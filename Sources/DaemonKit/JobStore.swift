@@ -6,7 +6,7 @@ import GRDB
 /// go through a `BlockingPool`. Each method is one transaction, so a job is always in exactly one
 /// stored state.
 public final class JobStore: Sendable {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
 
     public init(path: String) throws {
         database = try DatabaseQueue(path: path)
@@ -52,6 +52,11 @@ public final class JobStore: Sendable {
         }
         migrator.registerMigration("v3-nuclei") { db in
             try db.alter(table: "job") { t in t.add(column: "nuclei", .integer) }
+        }
+        migrator.registerMigration("v4-web-indexes") { db in
+            // The web page's results, sorted by finishing time within a state, and slides by their outputs' name.
+            try db.create(index: "job_state_finished", on: "job", columns: ["state", "finishedAt"])
+            try db.create(index: "job_output_name", on: "job", columns: ["outputName"])
         }
         return migrator
     }

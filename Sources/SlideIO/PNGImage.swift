@@ -25,6 +25,20 @@ public enum PNGImage {
         return (Int(width), Int(height), Array(UnsafeBufferPointer(start: buffer, count: Int(width) * Int(height))))
     }
 
+    /// Encodes `pixels` (`channels` 1 gray, 3 RGB or 4 RGBA, 8-bit, rows top to bottom) as PNG bytes
+    /// in memory: small images served over HTTP. `name` says what it is, for the error.
+    public static func encode(_ pixels: [UInt8], width: Int, height: Int, channels: Int, name: String) throws(SlideError) -> [UInt8] {
+        precondition([1, 3, 4].contains(channels) && pixels.count == width * height * channels, "pixels do not match the size")
+        var buffer: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        var error = [CChar](repeating: 0, count: 256)
+        guard unet_png_encode(pixels, UInt32(width), UInt32(height), Int32(channels), &buffer, &size, &error) == 1, let buffer else {
+            throw SlideError(path: name, reason: "cannot encode PNG: \(String(cString: error))")
+        }
+        defer { unet_png_free(buffer) }
+        return Array(UnsafeBufferPointer(start: buffer, count: size))
+    }
+
     private static func read(_ path: String, channels: Int, maximumPixels: Int) throws(SlideError) -> (width: Int, height: Int, pixels: [UInt8]) {
         var buffer: UnsafeMutablePointer<UInt8>?
         var width: UInt32 = 0, height: UInt32 = 0

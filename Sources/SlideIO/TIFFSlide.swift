@@ -23,7 +23,7 @@ public final class TIFFSlide {
     let diagnostics: UnsafeMutablePointer<unet_tiff_diagnostics>
 
     /// Deep (12/16-bit) grayscale pages are decoded by the shim, everything else by TIFFRGBAImage.
-    private let deepGray: Bool
+    let deepGray: Bool
     /// How a band of rows is decoded, so that libtiff's 32-bit raster never spans the whole band: tiled
     /// 8-bit contiguous pages one tile column at a time, everything else (strips are full width, and
     /// libtiff 4.5 misplaces column offsets of separate-plane and 16-bit tiles) a few rows at a time.

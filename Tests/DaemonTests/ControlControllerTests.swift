@@ -29,7 +29,7 @@ import Testing
                                        notifier: notifier, pools: pools, logger: logger)
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                       notifier: notifier, prometheus: PrometheusCollectorRegistry(),
-                                                      processor: processor, database: pools.database)
+                                                      processor: processor, pools: pools)
         let app = Application(router: ControlServer.router(dependencies, logger: logger))
         try await app.test(TestingSetup.router) { client in try await body(client, dependencies) }
         await pools.shutdown()

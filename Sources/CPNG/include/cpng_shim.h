@@ -37,4 +37,10 @@ int unet_png_read_labels(const char *path, uint16_t **labels, uint32_t *width, u
                          uint64_t max_pixels, char *error);
 void unet_png_free_labels(uint16_t *labels);
 
+/// Encodes 8-bit pixels (`channels` 1 gray, 3 RGB or 4 RGBA) as a PNG in memory with libpng's
+/// simplified API: small images served over HTTP (viewer tiles, thumbnails). Returns 1 and a malloc'd
+/// buffer in *png of *size bytes (free with unet_png_free), or 0 with the reason in error (256 bytes).
+int unet_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, uint8_t **png, size_t *size,
+                    char *error);
+
 #endif

@@ -28,7 +28,7 @@ let harness: (responder: RouterResponder<ControlContext>, logger: Logger, channe
                                    notifier: notifier, pools: pools, logger: logger)
     let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                   notifier: notifier, prometheus: PrometheusCollectorRegistry(),
-                                                  processor: processor, database: pools.database)
+                                                  processor: processor, pools: pools)
     // One channel for every request: a request context only needs one to name, and an EmbeddedChannel
     // per input would leak its pipeline cycle unless closed.
     return (ControlServer.router(dependencies, logger: logger).buildResponder(), logger, EmbeddedChannel())
