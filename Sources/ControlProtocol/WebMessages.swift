@@ -41,6 +41,11 @@ public struct WebResult: Codable, Sendable, Equatable {
     /// Why it failed, or why it is deferred.
     public var error: String?
 
+    enum CodingKeys: String, CodingKey {
+        case name, outputName = "output_name", state, finishedAt = "finished_at", seconds, nuclei, nucleiPerMM2 = "nuclei_per_mm2", dice
+        case objectF1 = "object_f1", error
+    }
+
     public init(name: String, outputName: String?, state: JobState, finishedAt: Date?, seconds: Double?, nuclei: Int?,
                 nucleiPerMM2: Double?, dice: Double?, objectF1: Double?, error: String?) {
         self.name = name
@@ -77,6 +82,8 @@ public struct WebDeepZoom: Codable, Sendable, Equatable {
     public var tileSize: Int
     public var minLevel: Int
     public var maxLevel: Int
+
+    enum CodingKeys: String, CodingKey { case dzi, width, height, tileSize = "tile_size", minLevel = "min_level", maxLevel = "max_level" }
 
     public init(dzi: String, width: Int, height: Int, tileSize: Int, minLevel: Int, maxLevel: Int) {
         self.dzi = dzi

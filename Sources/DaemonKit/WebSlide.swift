@@ -91,7 +91,8 @@ struct WebSlide: Sendable {
             if best == nil || distance < best!.distance { best = (distance, fields) }
         }
         guard let best else { return nil }
-        return Dictionary(uniqueKeysWithValues: zip(header, best.fields).filter { !$0.0.hasPrefix("bbox_") })
+        // Empty cells (µm figures without an MPP) are left out rather than shown blank.
+        return Dictionary(uniqueKeysWithValues: zip(header, best.fields).filter { !$0.0.hasPrefix("bbox_") && !$0.1.isEmpty })
     }
 
     /// One CSV line's fields (RFC 4180 quoting).

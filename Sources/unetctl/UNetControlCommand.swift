@@ -22,7 +22,7 @@ struct UNetControlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unetctl",
         abstract: "Talk to a running unetd over its Unix socket.",
-        subcommands: [Status.self, Jobs.self, Reload.self, Pause.self, Resume.self, Retry.self])
+        subcommands: [Status.self, Jobs.self, Reload.self, Pause.self, Resume.self, Retry.self, Web.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "unetd's socket (default: $UNETD_SOCKET, else /run/unetd/unetd.sock).")
@@ -116,6 +116,23 @@ struct UNetControlCommand: ParsableCommand {
                 } catch let failure as FailedResponse<ReloadResponse> {
                     throw ValidationError("reload refused, still serving \(failure.value.model.sha256.prefix(12)): \(failure.value.error ?? "unknown")")
                 }
+            }
+        }
+    }
+
+    struct Web: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open the web page: forward a loopback port to unetd's socket and print its URL (read-only).",
+            discussion: "From another machine: ssh -L 8750:127.0.0.1:8750 SERVER, then open http://127.0.0.1:8750/ there.")
+        @OptionGroup var connection: Connection
+        @Option(help: "Loopback port to listen on (0: any free one).") var port = 8750
+
+        func run() throws {
+            try failing {
+                _ = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)  // say so now if unetd is not running
+                let forwarder = try WebForwarder(socketPath: connection.client.socketPath, port: port)
+                FileHandle.standardOutput.write(Data("unetd's web page: \(forwarder.url)  (Ctrl-C to stop)\n".utf8))
+                forwarder.run()
             }
         }
     }

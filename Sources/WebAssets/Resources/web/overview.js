@@ -17,12 +17,12 @@ async function refreshStatus() {
   document.getElementById("degraded").textContent = status.degraded ? `Degraded: ${status.degraded.reason}` : "";
   const body = document.querySelector("#progress tbody");
   body.replaceChildren(...status.slides.map((slide) => {
-    const done = slide.tilesDone, total = Math.max(slide.tilesTotal, 1);
-    const elapsed = (Date.now() - new Date(slide.startedAt).getTime()) / 1000;
+    const done = slide.tiles_done, total = Math.max(slide.tiles_total, 1);
+    const elapsed = (Date.now() - new Date(slide.started_at).getTime()) / 1000;
     const left = done > 0 ? elapsed * (total - done) / done : null;
     const bar = unetd.element("progress", { max: String(total), value: String(done), "data-slide": slide.name });
     return unetd.element("tr", {}, unetd.element("td", { text: slide.name }), unetd.element("td", {}, bar),
-      unetd.element("td", { class: "number", text: `${done} / ${slide.tilesTotal} tiles` }),
+      unetd.element("td", { class: "number", text: `${done} / ${slide.tiles_total} tiles` }),
       unetd.element("td", { class: "number", text: slide.seconds > 0 && done > 0
         ? `${(slide.megapixels * done / total / slide.seconds).toFixed(2)} MP/s` : "" }),
       unetd.element("td", { class: "number", text: left === null ? "" : `${unetd.duration(left)} left` }));
@@ -41,19 +41,19 @@ async function refreshResults() {
   const body = document.querySelector("#results tbody");
   body.replaceChildren(...page.results.map((result) => {
     const row = unetd.element("tr", { class: result.state === "archived" ? "done" : result.state });
-    const link = result.outputName && result.state === "archived"
-      ? unetd.element("a", { href: unetd.slideLink(result.outputName), text: result.name }) : result.name;
-    const thumbnail = result.outputName && result.state === "archived"
+    const link = result.output_name && result.state === "archived"
+      ? unetd.element("a", { href: unetd.slideLink(result.output_name), text: result.name }) : result.name;
+    const thumbnail = result.output_name && result.state === "archived"
       ? unetd.element("img", { class: "thumbnail", loading: "lazy", alt: "",
-          src: `/thumbnails/${encodeURIComponent(result.outputName)}.png` }) : "";
+          src: `/thumbnails/${encodeURIComponent(result.output_name)}.png` }) : "";
     const outcome = result.state === "archived" ? "done" : `${result.state}: ${result.error ?? ""}`;
     row.append(unetd.element("td", {}, thumbnail), unetd.element("td", {}, link),
-      unetd.element("td", { text: unetd.when(result.finishedAt) }),
+      unetd.element("td", { text: unetd.when(result.finished_at) }),
       unetd.element("td", { class: "number", text: unetd.text(result.nuclei) }),
-      unetd.element("td", { class: "number", text: unetd.text(result.nucleiPerMM2, 0) }),
+      unetd.element("td", { class: "number", text: unetd.text(result.nuclei_per_mm2, 0) }),
       unetd.element("td", { class: "number", text: unetd.duration(result.seconds) }),
       unetd.element("td", { class: "number", text: unetd.text(result.dice, 3) }),
-      unetd.element("td", { class: "number", text: unetd.text(result.objectF1, 3) }),
+      unetd.element("td", { class: "number", text: unetd.text(result.object_f1, 3) }),
       unetd.element("td", { text: outcome }));
     return row;
   }));

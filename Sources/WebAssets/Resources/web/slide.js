@@ -5,8 +5,8 @@ const api = `/v1/web/slides/${encodeURIComponent(outputName)}`;
 
 function tileSource(image, query = "") {
   const base = image.dzi.replace(/\.dzi$/, "_files");
-  return { width: image.width, height: image.height, tileSize: image.tileSize, tileOverlap: 0,
-    minLevel: image.minLevel, maxLevel: image.maxLevel,
+  return { width: image.width, height: image.height, tileSize: image.tile_size, tileOverlap: 0,
+    minLevel: image.min_level, maxLevel: image.max_level,
     getTileUrl: (level, x, y) => `${base}/${level}/${x}_${y}.png${query}` };
 }
 
@@ -22,7 +22,7 @@ async function main() {
   const result = await unetd.json(slide.downloads.summary);
   figures(document.getElementById("figures"), [
     ["Size", `${result.width} × ${result.height} px`], ["µm per pixel", unetd.text(result.slide_mpp, 3)],
-    ["Finished", unetd.when(slide.result.finishedAt)], ["Time", unetd.duration(slide.result.seconds)],
+    ["Finished", unetd.when(slide.result.finished_at)], ["Time", unetd.duration(slide.result.seconds)],
     ["Tiles run / skipped", `${result.tiles_run} / ${result.tiles_skipped}`], ["Foreground", `${(100 * result.positive_fraction).toFixed(1)} %`],
     ["Model", `${result.model.sha256.slice(0, 12)} (${result.model.architecture})`], ["Precision", result.precision],
     ["Dice", result.scores ? unetd.text(result.scores.dice, 3) : undefined],

@@ -1,0 +1,159 @@
+import Foundation
+import TestSupport
+
+/// A real, headless Chromium driven over W3C WebDriver by Debian's `chromedriver`: the browser tests'
+/// hands. Screenshots go to `.build/browser-screenshots/` (the CI keeps them as artefacts).
+final class WebDriver {
+    static let chromedriver = "/usr/bin/chromedriver"
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// Whether the browser tests can run here (`make deps` installs both).
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: chromedriver) && chromium != nil }
+    static var screenshots: String {
+        Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/browser-screenshots").path
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    private let process: Process
+    private let port: Int
+    private var session = ""
+
+    init() throws {
+        port = try Self.freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.chromedriver)
+        process.arguments = ["--port=\(port)"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        try waitUntil(timeout: 30, "chromedriver answers") { (try? self.call("GET", "/status")) != nil }
+        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
+            "browserName": "chrome",
+            "goog:chromeOptions": ["binary": Self.chromium ?? "", "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                                                            "--disable-dev-shm-usage", "--window-size=1280,900"]],
+        ]]]
+        let created = try call("POST", "/session", capabilities) as? [String: Any]
+        guard let id = created?["sessionId"] as? String else { throw Failure(description: "chromedriver made no session: \(String(describing: created))") }
+        session = id
+    }
+
+    deinit {
+        _ = try? call("DELETE", "/session/\(session)")
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// One WebDriver command; its `value`. Plain HTTP/1.1 over a loopback socket, one request per
+    /// connection (Foundation's URLSession on Linux fails on chromedriver's responses).
+    @discardableResult
+    func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any? {
+        let payload = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var time = timeval(tv_sec: 120, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(INADDR_LOOPBACK).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { throw Failure(description: "cannot connect to chromedriver: \(String(cString: strerror(errno)))") }
+        let request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n".utf8) + payload
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+        // Read to the end of the body its Content-Length announces (chromedriver keeps the connection open), else to EOF.
+        var response = Data(), buffer = [UInt8](repeating: 0, count: 65536)
+        func complete() -> Bool {
+            guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { return false }
+            let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).lowercased()
+            guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                  let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+            return response.count - split.upperBound >= length
+        }
+        while !complete() {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { break }
+            response.append(contentsOf: buffer[..<count])
+        }
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw Failure(description: "\(method) \(path): no HTTP response") }
+        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).lowercased()
+        var content = Data(response[split.upperBound...])
+        if head.contains("transfer-encoding: chunked") { content = Self.unchunked(content) }
+        let object = try JSONSerialization.jsonObject(with: content) as? [String: Any]
+        if let value = object?["value"] as? [String: Any], let error = value["error"] as? String {
+            throw Failure(description: "\(method) \(path): \(error): \(value["message"] ?? "")")
+        }
+        return object?["value"]
+    }
+
+    private static func unchunked(_ data: Data) -> Data {
+        var out = Data(), rest = data[...]
+        while let line = rest.range(of: Data("\r\n".utf8)), let size = Int(String(decoding: rest[..<line.lowerBound], as: UTF8.self), radix: 16), size > 0 {
+            let start = line.upperBound
+            out.append(rest[start..<rest.index(start, offsetBy: size)])
+            rest = rest[rest.index(start, offsetBy: size + 2)...]
+        }
+        return out
+    }
+
+    func open(_ url: String) throws { try call("POST", "/session/\(session)/url", ["url": url]) }
+
+    /// Runs `script` in the page (`return ...` gives a value).
+    func run(_ script: String, _ arguments: [Any] = []) throws -> Any? {
+        try call("POST", "/session/\(session)/execute/sync", ["script": script, "args": arguments])
+    }
+
+    func text(_ selector: String) throws -> String {
+        try run("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", [selector]) as? String ?? ""
+    }
+
+    func click(_ selector: String) throws {
+        let found = try call("POST", "/session/\(session)/element", ["using": "css selector", "value": selector]) as? [String: Any]
+        guard let id = found?.values.first as? String else { throw Failure(description: "no element \(selector)") }
+        try call("POST", "/session/\(session)/element/\(id)/click", [:])
+    }
+
+    /// A real mouse click at (`x`, `y`) in the viewport, through the Actions API.
+    func click(x: Int, y: Int) throws {
+        try call("POST", "/session/\(session)/actions", ["actions": [[
+            "type": "pointer", "id": "mouse", "parameters": ["pointerType": "mouse"],
+            "actions": [["type": "pointerMove", "x": x, "y": y, "duration": 0], ["type": "pointerDown", "button": 0],
+                        ["type": "pause", "duration": 50], ["type": "pointerUp", "button": 0]],
+        ]]])
+    }
+
+    /// Saves the viewport as `NAME.png` under `screenshots`.
+    func screenshot(_ name: String) throws {
+        guard let encoded = try call("GET", "/session/\(session)/screenshot") as? String, let png = Data(base64Encoded: encoded) else {
+            throw Failure(description: "no screenshot")
+        }
+        try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)
+        try png.write(to: URL(fileURLWithPath: Self.screenshots + "/" + name + ".png"))
+    }
+
+    /// The page's errors (console.error, uncaught exceptions, rejected promises, as unetd.js collects
+    /// them) and every request it made that failed or answered 4xx/5xx.
+    func problems() throws -> [String] {
+        let errors = try run("return window.unetdErrors || ['unetd.js did not load'];") as? [String] ?? []
+        let failed = try run("""
+            return performance.getEntriesByType('resource')
+              .filter(e => e.responseStatus === 0 || e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus);
+            """) as? [String] ?? []
+        return errors + failed
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = in_addr_t(INADDR_LOOPBACK).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { throw Failure(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
