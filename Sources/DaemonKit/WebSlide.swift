@@ -18,8 +18,9 @@ struct WebSlide: Sendable {
     }
 
     /// The slide named `name`: 400 for a name that cannot be one, 404 for one the daemon does not know.
-    static func resolve(_ name: String, _ dependencies: ControlServer.Dependencies) async throws -> WebSlide {
-        guard isValidName(name) else { throw HTTPError(.badRequest, message: "not a slide name: \(name.debugDescription)") }
+    /// The name arrives as it was in the path: percent-encoded (a browser's `a%20b`, or an encoded slash), decoded here first.
+    static func resolve(_ encodedName: String, _ dependencies: ControlServer.Dependencies) async throws -> WebSlide {
+        guard let name = encodedName.removingPercentEncoding, isValidName(name) else { throw HTTPError(.badRequest, message: "not a slide name: \(encodedName.debugDescription)") }
         let store = dependencies.store
         guard let job = try await dependencies.database.run({ try store.job(outputName: name) }) else {
             throw HTTPError(.notFound, message: "no slide named \(name)")
