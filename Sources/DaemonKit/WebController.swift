@@ -115,7 +115,8 @@ struct WebController {
         let type = name.hasSuffix(".json") || name.hasSuffix(".geojson") ? "application/json"
             : name.hasSuffix(".csv") ? "text/csv; charset=utf-8" : name.hasSuffix(".png") ? "image/png"
             : name.hasSuffix(".tif") ? "image/tiff" : "application/octet-stream"
-        return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\""],
+        let quoted = name.replacingOccurrences(of: "\"", with: "_").replacingOccurrences(of: "\\", with: "_")
+        return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(quoted)\""],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
