@@ -19,7 +19,7 @@ extension WebController {
             let slide = try await WebSlide.resolve(try context.parameters.require("name"), dependencies)
             let descriptor = try context.parameters.require("image")
             let image = try Self.image(named: String(descriptor.dropLast(4)), expecting: ".dzi", in: descriptor)
-            let grid = try await open(image == .slide ? slide.original : slide.mask, slide).grid
+            let grid = try await open(image, of: slide).grid
             let xml = DeepZoomGrid(width: grid.width, height: grid.height, tileSize: grid.tileSize).descriptor(format: "png")
             return Response(status: .ok, headers: [.contentType: "application/xml"], body: .init(byteBuffer: ByteBuffer(string: xml)))
         }
@@ -30,7 +30,7 @@ extension WebController {
             let (level, column, row) = try Self.tileAddress(level: try context.parameters.require("level"), tile: try context.parameters.require("tile"))
             let style = request.uri.queryParameters.get("style") ?? "outline"
             guard style == "outline" || style == "fill" else { throw HTTPError(.badRequest, message: "style must be outline or fill") }
-            let entry = try await open(image == .slide ? slide.original : slide.mask, slide)
+            let entry = try await open(image, of: slide)
             let png = try await dependencies.web.run { () throws -> [UInt8]? in
                 guard let tile = try entry.source.withLock({ source throws(SlideError) in try source.tile(level: level, column: column, row: row) }) else {
                     return nil
@@ -84,12 +84,16 @@ extension WebController {
         return (level, column, row)
     }
 
-    /// The open image at `path` (404 when the slide has none).
-    func open(_ path: String?, _ slide: WebSlide) async throws -> DeepZoomCache.Entry {
-        guard let path else { throw HTTPError(.notFound, message: "\(slide.outputName) has no such image (original moved away, or no mask written)") }
+    /// The slide's original or mask, opened (404 when it has none). Whether the file is there is asked
+    /// on the web pool too: even that `access(2)` can stall with its mount.
+    func open(_ image: Image, of slide: WebSlide) async throws -> DeepZoomCache.Entry {
         let cache = dependencies.deepZoom
         do {
-            return try await dependencies.web.run { try cache.entry(path: path) }
+            let entry = try await dependencies.web.run { () throws -> DeepZoomCache.Entry? in
+                try (image == .slide ? slide.original : slide.mask).map { try cache.entry(path: $0) }
+            }
+            guard let entry else { throw HTTPError(.notFound, message: "\(slide.outputName) has no such image (original moved away, or no mask written)") }
+            return entry
         } catch let error as SlideError {
             throw HTTPError(.unprocessableContent, message: error.description)
         }
