@@ -58,23 +58,8 @@ kind, corpus, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
 def store(unit):
     open(f"{corpus}/seed-{hashlib.sha1(unit).hexdigest()[:16]}", "wb").write(unit)
 
-def shapes(w, transposed, classes, bias):
-    """UNetArchitecture.parameterShapes for 3 input channels and width w."""
-    factor = 1 if transposed else 2
-    out = []
-    def double(prefix, i, m, o):
-        for index, a, b in ((0, i, m), (3, m, o)):
-            out.append((f"{prefix}.double_conv.{index}.weight", [b, a, 3, 3]))
-            if bias: out.append((f"{prefix}.double_conv.{index}.bias", [b]))
-            for field in ("weight", "bias", "running_mean", "running_var"):
-                out.append((f"{prefix}.double_conv.{index + 1}.{field}", [b]))
-    for block in (("inc", 3, w, w), ("down1.maxpool_conv.1", w, 2 * w, 2 * w), ("down2.maxpool_conv.1", 2 * w, 4 * w, 4 * w),
-                  ("down3.maxpool_conv.1", 4 * w, 8 * w, 8 * w), ("down4.maxpool_conv.1", 8 * w, 16 * w // factor, 16 * w // factor)):
-        double(*block)
-    for index, i, o in ((1, 16 * w, 8 * w // factor), (2, 8 * w, 4 * w // factor), (3, 4 * w, 2 * w // factor), (4, 2 * w, w)):
-        if transposed: out += [(f"up{index}.up.weight", [i, i // 2, 2, 2]), (f"up{index}.up.bias", [i // 2])]
-        double(f"up{index}.conv", i, o if transposed else i // 2, o)
-    return out + [("outc.conv.weight", [classes, w, 1, 1]), ("outc.conv.bias", [classes])]
+sys.path.insert(0, "scripts")
+from random_unet import safetensors, shapes
 
 rng = random.Random(0)
 def model(transposed, classes, bias):
@@ -94,13 +79,8 @@ if kind == "safetensors":
             tensors += [(f"optimizer.m.{name}", shape, bytes(len(blob))) for name, shape, blob in tensors[:3]]
         architecture = {"input_channels": 3, "width": 1, "upsampling": "transposed" if transposed else "bilinear",
                         "classes": classes, "conv_bias": bias}
-        header, offset = {"__metadata__": {"format": "unetd-model/1", "unet": json.dumps({"architecture": architecture})}}, 0
-        for name, shape, blob in tensors:
-            header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-            offset += len(blob)
-        text = json.dumps(header, sort_keys=True).encode()
-        text += b" " * (-len(text) % 8)
-        store(struct.pack("<Q", len(text)) + text + b"".join(blob for _, _, blob in tensors))
+        metadata = {"format": "unetd-model/1", "unet": json.dumps({"architecture": architecture})}
+        store(safetensors(tensors, metadata))
     sys.exit(0)
 
 torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")

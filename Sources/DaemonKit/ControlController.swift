@@ -10,9 +10,9 @@ struct ControlController {
     let dependencies: ControlServer.Dependencies
     let logger: Logger
 
+    /// Every route: what the Unix socket serves.
     func addRoutes(to router: Router<ControlContext>) {
-        router.get(.init(stringLiteral: ControlPath.status)) { _, _ in try await status() }
-        router.get(.init(stringLiteral: ControlPath.jobs)) { request, _ in try await jobs(request) }
+        addReadOnlyRoutes(to: router)
         router.post(.init(stringLiteral: ControlPath.reload)) { request, context in try await reload(request, context) }
         router.post(.init(stringLiteral: ControlPath.pause)) { _, _ in
             dependencies.status.paused = true
@@ -24,6 +24,12 @@ struct ControlController {
             return try await status()
         }
         router.post(.init(stringLiteral: ControlPath.retry)) { request, context in try await retry(request, context) }
+    }
+
+    /// The routes that change nothing: all that the TCP listener (`http_listen`) serves besides the page.
+    func addReadOnlyRoutes(to router: Router<ControlContext>) {
+        router.get(.init(stringLiteral: ControlPath.status)) { _, _ in try await status() }
+        router.get(.init(stringLiteral: ControlPath.jobs)) { request, _ in try await jobs(request) }
         router.get(.init(stringLiteral: ControlPath.metrics)) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: dependencies.prometheus.emitToBuffer())))

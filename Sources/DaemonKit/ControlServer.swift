@@ -1,6 +1,7 @@
 import ControlProtocol
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -50,15 +51,37 @@ public enum ControlServer {
         return router
     }
 
+    /// The read-only routes and the web page, behind `http_token` when one is set: what `http_listen` serves.
+    public static func webRouter(_ dependencies: Dependencies, logger: Logger) -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        if let token = dependencies.configuration.httpToken { router.add(middleware: WebTokenMiddleware(token: token)) }
+        ControlController(dependencies: dependencies, logger: logger).addReadOnlyRoutes(to: router)
+        WebController(dependencies: dependencies).addRoutes(to: router)
+        return router
+    }
+
+    /// The control server on the Unix socket.
     public static func application(_ dependencies: Dependencies, logger: Logger, onRunning: @escaping @Sendable () async -> Void) -> some ApplicationProtocol {
-        Application(
-            router: router(dependencies, logger: logger),
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [HeaderLimitHandler()], idleTimeout: .seconds(30),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: maximumHeaderBytes, maxHeaderListSize: maximumHeaderBytes))),
-            configuration: .init(address: .unixDomainSocket(path: dependencies.configuration.socket), serverName: "unetd"),
-            onServerRunning: { _ in await onRunning() },
-            logger: logger)
+        Application(router: router(dependencies, logger: logger), server: server,
+                    configuration: .init(address: .unixDomainSocket(path: dependencies.configuration.socket), serverName: "unetd"),
+                    onServerRunning: { _ in await onRunning() }, logger: logger)
+    }
+
+    /// The web page on TCP at `address` (`http_listen`).
+    public static func webApplication(_ dependencies: Dependencies, address: WebListenAddress, logger: Logger) -> some ApplicationProtocol {
+        Application(router: webRouter(dependencies, logger: logger), server: server,
+                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "unetd"),
+                    onServerRunning: { channel in
+                        logger.notice("web page listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "\(address)")",
+                                                                         "url": "\(address.url)"])
+                    }, logger: logger)
+    }
+
+    /// HTTP/1.1 with request headers limited (431 beyond `maximumHeaderBytes`) and idle connections closed.
+    private static var server: HTTPServerBuilder {
+        .http1(configuration: .init(
+            additionalChannelHandlers: [HeaderLimitHandler()], idleTimeout: .seconds(30),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: maximumHeaderBytes, maxHeaderListSize: maximumHeaderBytes)))
     }
 }
 

@@ -52,8 +52,12 @@ public struct Daemon {
             if status.markReady(listening: true) { await processor.announceReady() }
         }
         let reloader = SignalReloader(dependencies: dependencies, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: processor), .init(service: server), .init(service: reloader)]
+        if let address = configuration.httpListen {
+            services.append(.init(service: ControlServer.webApplication(dependencies, address: address, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: processor), .init(service: server), .init(service: reloader)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         unlink(configuration.socket)

@@ -44,6 +44,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var maximumPixels: Int = 10_000_000_000
     public var socketGroup: String?
     public var socketMode: Int = 0o660
+    /// Where the web page is also served over TCP (nil: only through the socket and `unetctl web`).
+    public var httpListen: WebListenAddress?
+    /// The token the TCP listener asks for (required when `httpListen` is not a loopback address).
+    public var httpToken: String?
     /// Seconds a file's size and mtime must stay unchanged before it is claimed.
     public var quietPeriod: Double = 2
     /// Seconds between full scans of the inbox (network mounts send no inotify events).
@@ -145,6 +149,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw Problem(message: "\(path): key 'socket_mode' must be an octal string such as \"0660\"")
                 }
                 socketMode = mode
+            case "http_listen":
+                guard let address = value.string.flatMap(WebListenAddress.init) else {
+                    throw Problem(message: "\(path): key 'http_listen' must be \"HOST:PORT\" with a numeric address or localhost, such as \"127.0.0.1:8750\"")
+                }
+                httpListen = address
+            case "http_token": httpToken = try string()
             case "quiet_period": quietPeriod = try number(Limits.quietPeriod)
             case "rescan_interval": rescanInterval = try number(Limits.rescanInterval)
             case "max_attempts": maximumAttempts = try integer(Limits.maximumAttempts)
@@ -221,8 +231,25 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let threshold { try check(threshold, 0...1, "threshold") }
         if let slideMPP = segmentation.slideMPP { try check(slideMPP, Limits.micronsPerPixel, "slide_mpp") }
         guard overlap < tile / 2 else { throw Problem(message: "overlap \(overlap) must be less than half the tile \(tile)") }
+        try validateWebListener()
         if let socketGroup, getgrnam(socketGroup) == nil {
             throw Problem(message: "'socket_group': group '\(socketGroup)' does not exist; create it (groupadd) or remove the key")
+        }
+    }
+}
+
+extension DaemonConfiguration {
+    /// A token is what keeps the page to the lab once it listens beyond this machine.
+    func validateWebListener() throws {
+        if let httpToken {
+            guard httpListen != nil else { throw Problem(message: "'http_token' is set but 'http_listen' is not: set both, or remove the token") }
+            guard httpToken.count >= 16, httpToken.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._~-".contains($0)) }) else {
+                throw Problem(message: "'http_token' must be at least 16 characters of A–Z, a–z, 0–9, '.', '_', '~', '-' (make one with: openssl rand -hex 24)")
+            }
+        }
+        if let httpListen, !httpListen.isLoopback, httpToken == nil {
+            throw Problem(message: "'http_listen' \(httpListen) is reachable from other machines: set 'http_token' too (openssl rand -hex 24), "
+                + "or listen on 127.0.0.1 behind a reverse proxy")
         }
     }
 }

@@ -13,12 +13,16 @@ import Testing
 /// without a socket or a daemon process.
 @Suite struct ControlControllerTests {
     /// The daemon's parts assembled in process around a router; `files` replaces the file pool (a stalling one).
-    /// `root` holds the daemon's directories (a fresh temporary one, removed afterwards, when nil).
+    /// `root` holds the daemon's directories (a fresh temporary one, removed afterwards, when nil);
+    /// `configure` edits the configuration, `router` picks the routes (the socket's, or `webRouter`).
     static func withRouter(root: String? = nil, files: BlockingPool = BlockingPool(threads: 1),
+                           configure: (inout DaemonConfiguration) -> Void = { _ in },
+                           router: (ControlServer.Dependencies, Logger) -> Router<ControlContext> = ControlServer.router,
                            _ body: @escaping @Sendable (any TestClientProtocol, ControlServer.Dependencies) async throws -> Void) async throws {
         let root = try root ?? Fixtures.temporaryDirectory().path
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let configuration = DaemonConfiguration(root: root)
+        var configuration = DaemonConfiguration(root: root)
+        configure(&configuration)
         try Spool(configuration: configuration).prepareDirectories()
         let pools = DaemonPools(database: BlockingPool(threads: 1), files: files, compute: BlockingPool(threads: 1))
         let logger = Logger(label: "test")
@@ -30,7 +34,7 @@ import Testing
         let dependencies = ControlServer.Dependencies(configuration: configuration, store: store, registry: registry, status: status,
                                                       notifier: notifier, prometheus: PrometheusCollectorRegistry(),
                                                       processor: processor, pools: pools)
-        let app = Application(router: ControlServer.router(dependencies, logger: logger))
+        let app = Application(router: router(dependencies, logger))
         try await app.test(TestingSetup.router) { client in try await body(client, dependencies) }
         await pools.shutdown()
     }

@@ -19,7 +19,7 @@ final class WebDriver {
     private var session = ""
 
     init() throws {
-        port = try Self.freePort()
+        port = try LoopbackHTTP.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.chromedriver)
         process.arguments = ["--port=\(port)"]
@@ -43,58 +43,16 @@ final class WebDriver {
         process.waitUntilExit()
     }
 
-    /// One WebDriver command; its `value`. Plain HTTP/1.1 over a loopback socket, one request per
-    /// connection (Foundation's URLSession on Linux fails on chromedriver's responses).
+    /// One WebDriver command; its `value`.
     @discardableResult
     func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any? {
         let payload = try body.map { try JSONSerialization.data(withJSONObject: $0) } ?? Data()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var time = timeval(tv_sec: 120, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = in_addr_t(INADDR_LOOPBACK).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else { throw Failure(description: "cannot connect to chromedriver: \(String(cString: strerror(errno)))") }
-        let request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n".utf8) + payload
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-        // Read to the end of the body its Content-Length announces (chromedriver keeps the connection open), else to EOF.
-        var response = Data(), buffer = [UInt8](repeating: 0, count: 65536)
-        func complete() -> Bool {
-            guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { return false }
-            let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).lowercased()
-            guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-                  let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
-            return response.count - split.upperBound >= length
-        }
-        while !complete() {
-            let count = read(fd, &buffer, buffer.count)
-            guard count > 0 else { break }
-            response.append(contentsOf: buffer[..<count])
-        }
-        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw Failure(description: "\(method) \(path): no HTTP response") }
-        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self).lowercased()
-        var content = Data(response[split.upperBound...])
-        if head.contains("transfer-encoding: chunked") { content = Self.unchunked(content) }
-        let object = try JSONSerialization.jsonObject(with: content) as? [String: Any]
+        let response = try LoopbackHTTP.request(port: port, method, path, headers: ["Content-Type": "application/json"], body: payload)
+        let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         if let value = object?["value"] as? [String: Any], let error = value["error"] as? String {
             throw Failure(description: "\(method) \(path): \(error): \(value["message"] ?? "")")
         }
         return object?["value"]
-    }
-
-    private static func unchunked(_ data: Data) -> Data {
-        var out = Data(), rest = data[...]
-        while let line = rest.range(of: Data("\r\n".utf8)), let size = Int(String(decoding: rest[..<line.lowerBound], as: UTF8.self), radix: 16), size > 0 {
-            let start = line.upperBound
-            out.append(rest[start..<rest.index(start, offsetBy: size)])
-            rest = rest[rest.index(start, offsetBy: size + 2)...]
-        }
-        return out
     }
 
     func open(_ url: String) throws { try call("POST", "/session/\(session)/url", ["url": url]) }
@@ -141,19 +99,5 @@ final class WebDriver {
               .filter(e => e.responseStatus === 0 || e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus);
             """) as? [String] ?? []
         return errors + failed
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(INADDR_LOOPBACK).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw Failure(description: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
