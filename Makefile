@@ -2,7 +2,7 @@
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 PREFIX ?= /usr/local
 APT_PACKAGES = libopenblas-dev libtiff-dev libpng-dev libisal-dev libsystemd-dev libsqlite3-dev libxml2 pkg-config
-# The web page's browser tests drive a real headless Chromium (make test-browser).
+# The web page's browser tests drive a real headless Chromium (part of make test; make test-browser runs them alone).
 APT_PACKAGES += chromium chromium-driver
 # No OPENBLAS_* or UNET_CPU here: tests and benchmarks run as systemd runs the daemon.
 BENCH_MODEL ?= Tests/Fixtures/engine/bare_transposed_c2.pth
@@ -26,10 +26,10 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The web page in headless Chromium (opt-in while it is made reliable; screenshots in .build/browser-screenshots).
+# The web page in headless Chromium alone (screenshots in .build/browser-screenshots).
 test-browser: deps
 	$(SWIFT) build --build-tests
-	UNETD_BROWSER_TESTS=1 $(SWIFT) test --skip-build --filter BrowserTests
+	$(SWIFT) test --skip-build --filter BrowserTests
 
 bench: release
 	.build/release/unet bench --model $(BENCH_MODEL) --tile 256 --threads 2

@@ -38,15 +38,7 @@ struct UNetControlCommand: ParsableCommand {
         @Flag(help: "Refresh once a second until interrupted (Ctrl-C).") var watch = false
 
         func run() throws {
-            // Interrupted is how --watch ends. A parent may have left SIGINT ignored or blocked (a shell's
-            // background job, a test runner's thread), and both survive exec: undo them.
-            if watch {
-                signal(SIGINT, SIG_DFL)
-                var interrupt = sigset_t()
-                sigemptyset(&interrupt)
-                sigaddset(&interrupt, SIGINT)
-                sigprocmask(SIG_UNBLOCK, &interrupt, nil)
-            }
+            if watch { restoreStopSignals() }  // interrupted is how --watch ends
             try failing {
                 repeat {
                     let status = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)
@@ -129,6 +121,7 @@ struct UNetControlCommand: ParsableCommand {
 
         func run() throws {
             try failing {
+                restoreStopSignals()  // stopped is how it ends
                 _ = try connection.client.json("GET", ControlPath.status, as: StatusResponse.self)  // say so now if unetd is not running
                 let forwarder = try WebForwarder(socketPath: connection.client.socketPath, port: port)
                 FileHandle.standardOutput.write(Data("unetd's web page: \(forwarder.url)  (Ctrl-C to stop)\n".utf8))
@@ -185,4 +178,17 @@ func printJSON(_ value: some Encodable) {
     let encoder = ControlCoding.encoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
     print(String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self))
+}
+
+/// For the commands that run until stopped (`status --watch`, `web`): SIGINT, SIGTERM and SIGHUP end
+/// the process. A parent may have left them ignored or blocked (a shell's background job, a test
+/// runner's thread: a forwarder once outlived its test that way), and both survive exec: undo them.
+func restoreStopSignals() {
+    var stops = sigset_t()
+    sigemptyset(&stops)
+    for stop in [SIGINT, SIGTERM, SIGHUP] {
+        signal(stop, SIG_DFL)
+        sigaddset(&stops, stop)
+    }
+    sigprocmask(SIG_UNBLOCK, &stops, nil)
 }

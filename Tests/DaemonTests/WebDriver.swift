@@ -39,7 +39,8 @@ final class WebDriver {
 
     deinit {
         _ = try? call("DELETE", "/session/\(session)")
-        process.terminate()
+        // chromedriver does not always exit on SIGTERM (a test once hung here for ever): it is killed.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

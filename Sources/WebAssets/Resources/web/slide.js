@@ -40,7 +40,10 @@ async function main() {
 
   if (!slide.slide) { document.getElementById("problem").textContent = "The original slide is no longer in the archive."; return; }
   const viewer = OpenSeadragon({ id: "viewer", tileSources: tileSource(slide.slide), showNavigationControl: false,
-    showNavigator: true, navigatorPosition: "BOTTOM_RIGHT", maxZoomPixelRatio: 4, gestureSettingsMouse: { clickToZoom: false } });
+    showNavigator: true, navigatorPosition: "BOTTOM_RIGHT", maxZoomPixelRatio: 4, gestureSettingsMouse: { clickToZoom: false },
+    // A click is a press released where it began (5 px), however long it was held: OpenSeadragon's
+    // default 300 ms turned slow clicks (a busy machine, a hesitant hand) into nothing.
+    clickTimeThreshold: 5000 });
   window.unetdViewer = viewer;
   let overlay = null;
   const opacity = () => document.getElementById("opacity").value / 100;
