@@ -40,8 +40,7 @@ final class OverlappedWork {
         let thread = Thread { [group, outcome, nice] in
             Self.lowerCallingThreadPriority(by: nice)
             let start = Self.threadCPUSeconds()
-            var failure: SlideError?
-            do throws(SlideError) { try work.body() } catch { failure = error }
+            let failure = work.runOnce()
             let seconds = Self.threadCPUSeconds() - start
             outcome.state.withLock { $0.seconds += seconds; $0.error = $0.error ?? failure }
             group.leave()
@@ -88,8 +87,21 @@ final class OverlappedWork {
     }
 
     /// Carries the closure to the worker thread. It captures the caller's state, which the caller
-    /// leaves alone until `join` has waited for the closure to finish.
-    private struct Handoff: @unchecked Sendable {
-        let body: () throws(SlideError) -> Void
+    /// leaves alone until `join` has waited for the closure to finish (what makes `@unchecked` safe:
+    /// `body` is touched by one thread at a time, the `DispatchGroup` ordering the two).
+    private final class Handoff: @unchecked Sendable {
+        private var body: (() throws(SlideError) -> Void)?
+        init(body: @escaping () throws(SlideError) -> Void) { self.body = body }
+
+        /// Runs the body and lets go of it (and of all it captured) before returning, so that once `join`
+        /// returns the caller holds the only references. Released later, with the thread, a slide's
+        /// output writers outlived a daemon that exited right after a cancelled slide, and their
+        /// temporary files stayed in the outbox.
+        func runOnce() -> SlideError? {
+            guard let body else { return nil }
+            self.body = nil
+            do throws(SlideError) { try body() } catch { return error }
+            return nil
+        }
     }
 }

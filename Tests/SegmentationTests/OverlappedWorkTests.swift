@@ -37,4 +37,25 @@ import Testing
         #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == callerNice, "the caller's own priority is untouched")
         #endif
     }
+
+    /// What the work captured is let go by the time `join` returns, not whenever its thread ends: a
+    /// slide's output writers remove their temporary files as they go, and a daemon that exits right
+    /// after a cancelled slide must not leave them behind.
+    @Test func theWorksCapturesAreReleasedByJoin() throws {
+        final class Flag: Sendable { let released = Mutex(false) }
+        final class Captured: Sendable {
+            let flag: Flag
+            init(_ flag: Flag) { self.flag = flag }
+            deinit { flag.released.withLock { $0 = true } }
+        }
+        for _ in 0..<20 {
+            let flag = Flag(), work = OverlappedWork()
+            do {
+                let captured = Captured(flag)  // ends here: only the work holds it now
+                work.start { withExtendedLifetime(captured) {} }
+            }
+            try work.join()
+            #expect(flag.released.withLock { $0 }, "released only after join returned")
+        }
+    }
 }
