@@ -3,7 +3,10 @@
 WIDTH x HEIGHT, as a tiled (512 px) JPEG BigTIFF with an Aperio-style description declaring MPP.
 
     pip install tifffile imagecodecs pillow numpy
-    scripts/make_large_slide.py OUT.tif WIDTH HEIGHT [--mpp 0.5] [--source IMAGE]
+    scripts/make_large_slide.py OUT.tif WIDTH HEIGHT [--mpp 0.5] [--source IMAGE] [--pyramid]
+
+--pyramid adds reduced-resolution pages, each a quarter of the one before down to about 1,000 px, as a
+scanner's SVS has them (what the web viewer reads its coarse tiles from).
 
 The source defaults to ../shared/data/he/tia_target_image.png (see its README for the licence). Tiles
 are produced one at a time, so memory stays small whatever the size.
@@ -25,6 +28,7 @@ def main():
     parser.add_argument("width", type=int)
     parser.add_argument("height", type=int)
     parser.add_argument("--mpp", type=float, default=0.5)
+    parser.add_argument("--pyramid", action="store_true")
     parser.add_argument("--source", default=os.path.join(here, "..", "..", "shared", "data", "he", "tia_target_image.png"))
     args = parser.parse_args()
 
@@ -34,18 +38,29 @@ def main():
                             np.concatenate([source[::-1], source[::-1, ::-1]], axis=1)], axis=0)
     bh, bw = block.shape[:2]
 
-    def tiles():
-        for y in range(0, args.height, TILE):
-            for x in range(0, args.width, TILE):
-                ys = (np.arange(y, y + TILE) % bh)[:, None]
-                xs = (np.arange(x, x + TILE) % bw)[None, :]
-                yield block[ys, xs]
+    def tiles(pattern, width, height):
+        ph, pw = pattern.shape[:2]
+        for y in range(0, height, TILE):
+            for x in range(0, width, TILE):
+                ys = (np.arange(y, y + TILE) % ph)[:, None]
+                xs = (np.arange(x, x + TILE) % pw)[None, :]
+                yield pattern[ys, xs]
 
     description = (f"Aperio Image Library (unetd benchmark slide)\n{args.width}x{args.height} [0,0 {args.width}x{args.height}] "
                    f"({TILE}x{TILE}) JPEG/RGB Q=85|AppMag = {round(10 / args.mpp)}|MPP = {args.mpp:.4f}")
-    tifffile.imwrite(args.out, tiles(), shape=(args.height, args.width, 3), dtype=np.uint8, tile=(TILE, TILE),
-                     photometric="rgb", compression="jpeg", compressionargs={"level": 85}, bigtiff=True, description=description,
-                     resolution=(10_000 / args.mpp, 10_000 / args.mpp), resolutionunit="CENTIMETER", metadata=None)
+    common = dict(dtype=np.uint8, tile=(TILE, TILE), photometric="rgb", compression="jpeg", compressionargs={"level": 85},
+                  resolutionunit="CENTIMETER", metadata=None)
+    with tifffile.TiffWriter(args.out, bigtiff=True) as tif:
+        tif.write(tiles(block, args.width, args.height), shape=(args.height, args.width, 3), description=description,
+                  resolution=(10_000 / args.mpp, 10_000 / args.mpp), **common)
+        factor = 4
+        while args.pyramid and max(args.width, args.height) // factor >= 1000:
+            # The repeating block shrunk by the level's factor stands in for the shrunk slide.
+            small = np.asarray(Image.fromarray(block).resize((max(1, bw // factor), max(1, bh // factor)), Image.BOX))
+            width, height = args.width // factor, args.height // factor
+            tif.write(tiles(small, width, height), shape=(height, width, 3), subfiletype=1,
+                      resolution=(10_000 / args.mpp / factor, 10_000 / args.mpp / factor), **common)
+            factor *= 4
     print(f"{args.out}: {args.width}x{args.height}, {os.path.getsize(args.out) / 1e6:.0f} MB, MPP {args.mpp}")
 
 
