@@ -22,7 +22,7 @@ import UNetCore
         let input = BFloat16.rounded((0..<(inputs * height * width)).map { _ in Float.random(in: 0...1, using: &generator) })
         let norm = (scale: (0..<outputs).map { _ in Float.random(in: 0.5...2, using: &generator) },
                     shift: (0..<outputs).map { _ in Float.random(in: -0.5...0.5, using: &generator) })
-        let kernels: [(String, DoubleConv.ConvolutionKernel, (scale: [Float], shift: [Float])?)] = [
+        let kernels: [(String, DoubleConv.ConvolutionKernel.Choice, (scale: [Float], shift: [Float])?)] = [
             ("winograd", .winograd(WinogradConv3x3(conv, vectorised: false)), nil),
             ("winograd bf16", .winograd(WinogradConv3x3(rounded, vectorised: false, bf16Products: true)), norm),
             ("direct", .direct(DirectConv3x3(conv, kernel: .portable16), wide: nil), nil),
@@ -31,7 +31,8 @@ import UNetCore
             ("shifted rows", .shiftedRows(ShiftedRowsConv3x3(conv)), nil),
             ("im2col", .im2col(conv), nil),
         ]
-        for (name, kernel, batchNorm) in kernels {
+        for (name, choice, batchNorm) in kernels {
+            let kernel = DoubleConv.ConvolutionKernel(choice)
             let workers = 3, plane = height * width
             var scratch = [Float](repeating: 0, count: workers * kernel.scratchCount(height: height, width: width, workers: workers))
             var output = [Float](repeating: .nan, count: outputs * plane)

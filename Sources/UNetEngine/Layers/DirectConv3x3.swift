@@ -36,11 +36,6 @@ struct DirectConv3x3: Sendable {
         var isAVX512: Bool { self == .avx512 || self == .avx512bf16 }
     }
 
-    /// Weights packed for the kernel: fp32, or bf16 pairs in 32-bit words.
-    private enum PackedWeights: Sendable {
-        case floats([Float])
-        case pairs([UInt32])
-    }
 
     /// Where the direct kernel beats OpenBLAS's shifted rows. The native bf16 kernel (twice the fp32
     /// rate) does everywhere. The fp32 kernels, measured per layer on AVX2 at tiles 256 and 512
@@ -55,7 +50,10 @@ struct DirectConv3x3: Sendable {
     let kernel: Kernel
     let inputChannels: Int
     let outputChannels: Int
-    private let weights: PackedWeights
+    /// Weights packed for the kernel: fp32, or (`kernel.takesBF16Pairs`) bf16 pairs in 32-bit words, the
+    /// other left empty. Two fields, not an enum with two payloads: see `DoubleConv.ConvolutionKernel`.
+    private let floatWeights: [Float]
+    private let pairWeights: [UInt32]
     private let paddedBias: [Float]
 
     init(_ conv: Conv2D, kernel: Kernel) {
@@ -73,7 +71,7 @@ struct DirectConv3x3: Sendable {
                     unet_conv3x3_pack_weights_bf16_pairs(weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
                 }
             }
-            weights = .pairs(packed)
+            (floatWeights, pairWeights) = ([], packed)
         } else {
             var packed = [Float](repeating: 0, count: blocks * block * inputChannels * 9)
             conv.weight.withUnsafeBufferPointer { weights in
@@ -81,7 +79,7 @@ struct DirectConv3x3: Sendable {
                     unet_conv3x3_pack_weights(kernel.rawValue, weights.baseAddress!, Int64(outputChannels), Int64(inputChannels), packed.baseAddress!)
                 }
             }
-            weights = .floats(packed)
+            (floatWeights, pairWeights) = (packed, [])
         }
         paddedBias = conv.bias + [Float](repeating: 0, count: blocks * block - outputChannels)
     }
@@ -132,8 +130,8 @@ struct DirectConv3x3: Sendable {
             }
             finishedRows?(rows)
         }
-        switch weights {
-        case .floats(let packed):
+        if !kernel.takesBF16Pairs {
+            let packed = floatWeights
             precondition(bf16BatchNorm == nil && paddedInput == nil && pairedOutput == nil, "only the bf16 kernels take pairs")
             let padded = scratch  // all workers' slices together, contiguous
             parallel.split(count: inputChannels) { _, channels in
@@ -161,7 +159,8 @@ struct DirectConv3x3: Sendable {
                     }
                 }
             }
-        case .pairs(let packed):
+        } else {
+            let packed = pairWeights
             precondition(pairedOutput == nil || bf16BatchNorm != nil, "paired outputs are the BatchNorm's")
             // 32-bit pairs in the same scratch memory, as many elements as it holds floats.
             let padded = paddedInput ?? UnsafeMutablePointer<UInt32>(OpaquePointer(scratch))

@@ -14,31 +14,59 @@ struct DoubleConv: Sendable {
     /// With `Precision.bf16`, each convolution's BatchNorm, applied after it (nil: folded into the weights).
     let batchNormsAfterBF16: [(scale: [Float], shift: [Float])]?
 
-    enum ConvolutionKernel: Sendable {
-        case winograd(WinogradConv3x3)
-        /// The own kernel where it is faster (`DirectConv3x3.isFaster(width:)`), else `wide` (shifted rows).
-        case direct(DirectConv3x3, wide: ShiftedRowsConv3x3?)
-        case shiftedRows(ShiftedRowsConv3x3)
-        /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
-        case im2col(Conv2D)
+    /// One convolution's kernel, held as a struct of optionals (exactly one set, or `direct` with its
+    /// `shifted` fallback) and seen through `choice`. Not stored as an enum with payloads: a multi-payload
+    /// enum keeps its case in the spare high bits of a payload's pointer, and LeakSanitizer, which finds
+    /// memory by plain pointers, then took the weights a live model holds for leaked (issue 32). The same
+    /// holds for the weight buffers inside the kernels (`DirectConv3x3`, `WinogradConv3x3`).
+    struct ConvolutionKernel: Sendable {
+        enum Choice {
+            case winograd(WinogradConv3x3)
+            /// The own kernel where it is faster (`DirectConv3x3.isFaster(width:)`), else `wide` (shifted rows).
+            case direct(DirectConv3x3, wide: ShiftedRowsConv3x3?)
+            case shiftedRows(ShiftedRowsConv3x3)
+            /// Plain im2col for the first layer: with 3 input channels one GEMM of depth 27 beats three of depth 9.
+            case im2col(Conv2D)
+        }
+
+        private let winograd: WinogradConv3x3?
+        private let direct: DirectConv3x3?
+        private let shifted: ShiftedRowsConv3x3?
+        private let im2col: Conv2D?
+
+        init(_ choice: Choice) {
+            switch choice {
+            case .winograd(let fast): (winograd, direct, shifted, im2col) = (fast, nil, nil, nil)
+            case .direct(let own, let wide): (winograd, direct, shifted, im2col) = (nil, own, wide, nil)
+            case .shiftedRows(let rows): (winograd, direct, shifted, im2col) = (nil, nil, rows, nil)
+            case .im2col(let conv): (winograd, direct, shifted, im2col) = (nil, nil, nil, conv)
+            }
+        }
+
+        var choice: Choice {
+            if let winograd { return .winograd(winograd) }
+            if let direct { return .direct(direct, wide: shifted) }
+            if let shifted { return .shiftedRows(shifted) }
+            return .im2col(im2col!)
+        }
 
         init(_ conv: Conv2D, directKernel: DirectConv3x3.Kernel?) {
             if WinogradConv3x3.isWorthwhile(for: conv, directKernel: directKernel) {
-                self = .winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true, avx512: directKernel?.isAVX512 == true,
-                                                 bf16Products: directKernel?.takesBF16Pairs == true))
+                self.init(.winograd(WinogradConv3x3(conv, vectorised: directKernel?.isNative == true, avx512: directKernel?.isAVX512 == true,
+                                                    bf16Products: directKernel?.takesBF16Pairs == true)))
             } else if let kernel = directKernel {
                 let wide = conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels ? ShiftedRowsConv3x3(conv) : nil
-                self = .direct(DirectConv3x3(conv, kernel: kernel), wide: wide)
+                self.init(.direct(DirectConv3x3(conv, kernel: kernel), wide: wide))
             } else if conv.inputChannels >= ShiftedRowsConv3x3.minimumInputChannels {
-                self = .shiftedRows(ShiftedRowsConv3x3(conv))
+                self.init(.shiftedRows(ShiftedRowsConv3x3(conv)))
             } else {
-                self = .im2col(conv)
+                self.init(.im2col(conv))
             }
         }
 
         /// The bf16-pair direct kernel, where that is what runs at this width.
         func bf16Direct(width: Int) -> DirectConv3x3? {
-            guard case .direct(let direct, let wide) = self, direct.kernel.takesBF16Pairs, wide == nil || direct.isFaster(width: width) else {
+            guard case .direct(let direct, let wide) = choice, direct.kernel.takesBF16Pairs, wide == nil || direct.isFaster(width: width) else {
                 return nil
             }
             return direct
@@ -46,7 +74,7 @@ struct DoubleConv: Sendable {
 
         /// What `unet bench --layers` calls it at this width.
         func name(width: Int) -> String {
-            switch self {
+            switch choice {
             case .winograd: "winograd"
             case .direct(let direct, let wide):
                 wide != nil && !direct.isFaster(width: width) ? "shifted-rows" : "direct-\(direct.kernel)"
@@ -56,7 +84,7 @@ struct DoubleConv: Sendable {
         }
 
         func scratchCount(height: Int, width: Int, workers: Int) -> Int {
-            switch self {
+            switch choice {
             case .winograd(let fast): fast.scratchCount(height: height, width: width)
             case .direct(let direct, let wide):
                 max(direct.scratchCount(height: height, width: width, workers: workers), wide?.scratchCount(height: height, width: width) ?? 0)
@@ -66,7 +94,7 @@ struct DoubleConv: Sendable {
         }
 
         var outputChannels: Int {
-            switch self {
+            switch choice {
             case .winograd(let fast): fast.outputChannels
             case .direct(let direct, _): direct.outputChannels
             case .shiftedRows(let shifted): shifted.outputChannels
@@ -85,7 +113,7 @@ struct DoubleConv: Sendable {
                      scratchPerWorker: Int, parallel: ParallelBands, pooled: UnsafeMutablePointer<Float>? = nil,
                      finishedRows: ((Range<Int>) -> Void)? = nil) {
             let relu = relu && bf16BatchNorm == nil
-            switch self {
+            switch choice {
             case .winograd(let fast):
                 fast.forward(input: input, height: height, width: width, output: output, relu: relu,
                              scratch: scratch, scratchPerWorker: scratchPerWorker, parallel: parallel, bf16BatchNorm: bf16BatchNorm,

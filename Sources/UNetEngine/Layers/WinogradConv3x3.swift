@@ -14,7 +14,11 @@ struct WinogradConv3x3: Sendable {
     /// Whether the fp32 strip GEMM may use AVX-512 (the `avx512` and `avx512bf16` paths).
     let avx512: Bool
     /// The transformed weights `U_ξ = G g Gᵀ`, ξ = 0..<36, in one layout only (they are 4× the filters).
-    private let weights: TransformedWeights
+    /// How `U` is laid out, and `U` itself: floats (`rowMajor`, `packed`) or bf16 pairs. The buffers are
+    /// fields of their own, not payloads of `layout`: see `DoubleConv.ConvolutionKernel` for why.
+    private let layout: WeightLayout
+    private let floatWeights: [Float]
+    private let pairWeights: [UInt32]
     private let bias: [Float]
 
     /// Worth it wherever the GEMMs have enough channels to run efficiently; beside a bf16-pair direct
@@ -35,14 +39,14 @@ struct WinogradConv3x3: Sendable {
     /// against 4 MiB; 512²: 115.8 → 110.6 ms).
     static let bandBudget = 1 << 18
 
-    private enum TransformedWeights {
+    private enum WeightLayout {
         /// `U[ξ][out][in]`, for OpenBLAS (the portable path).
-        case rowMajor([Float])
+        case rowMajor
         /// `U_ξ` packed for the own GEMM (`unet_strip_gemm`), 36 blocks of `floatsPerPoint` (the AVX2 path).
-        case packed([Float], floatsPerPoint: Int)
+        case packed(floatsPerPoint: Int)
         /// `U_ξ` rounded to bf16 pairs for `unet_strip_gemm_bf16`, 36 blocks of `wordsPerPoint`: the bf16
         /// layers beside a bf16-pair direct kernel, `native` with `vdpbf16ps`, else its portable emulation.
-        case bf16Pairs([UInt32], wordsPerPoint: Int, native: Bool)
+        case bf16Pairs(wordsPerPoint: Int, native: Bool)
     }
 
     /// Points per tile (α² = 6²): one GEMM each.
@@ -84,11 +88,13 @@ struct WinogradConv3x3: Sendable {
             }
         }
         if bf16Products {
-            weights = Self.pairedForBF16(u, outputChannels: cout, inputChannels: cin, native: vectorised)
+            (layout, pairWeights) = Self.pairedForBF16(u, outputChannels: cout, inputChannels: cin, native: vectorised)
+            floatWeights = []
             return
         }
+        pairWeights = []
         guard vectorised else {
-            weights = .rowMajor(u)
+            (layout, floatWeights) = (.rowMajor, u)
             return
         }
         let floatsPerPoint = Int(unet_strip_gemm_packed_floats(Int64(cout), Int64(cin)))
@@ -100,10 +106,10 @@ struct WinogradConv3x3: Sendable {
                 }
             }
         }
-        weights = .packed(packed, floatsPerPoint: floatsPerPoint)
+        (layout, floatWeights) = (.packed(floatsPerPoint: floatsPerPoint), packed)
     }
 
-    private static func pairedForBF16(_ u: [Float], outputChannels cout: Int, inputChannels cin: Int, native: Bool) -> TransformedWeights {
+    private static func pairedForBF16(_ u: [Float], outputChannels cout: Int, inputChannels cin: Int, native: Bool) -> (WeightLayout, [UInt32]) {
         let wordsPerPoint = Int(unet_strip_gemm_bf16_packed_words(Int64(cout), Int64(cin)))
         var packed = [UInt32](repeating: 0, count: points * wordsPerPoint)
         u.withUnsafeBufferPointer { u in
@@ -113,7 +119,7 @@ struct WinogradConv3x3: Sendable {
                 }
             }
         }
-        return .bf16Pairs(packed, wordsPerPoint: wordsPerPoint, native: native)
+        return (.bf16Pairs(wordsPerPoint: wordsPerPoint, native: native), packed)
     }
 
     /// Tiles per strip of the transformed inputs on the AVX2 path: the own GEMM's columns. The transform
@@ -128,13 +134,13 @@ struct WinogradConv3x3: Sendable {
 
     /// Tiles of a band rounded up to whole strips for the own GEMMs (OpenBLAS's keep them as they are).
     private func storedTiles(_ tiles: Int) -> Int {
-        if case .rowMajor = weights { return tiles }
+        if case .rowMajor = layout { return tiles }
         return (tiles + Self.stripTiles - 1) / Self.stripTiles * Self.stripTiles
     }
 
     /// Words the bf16 GEMM pairs each strip of transformed inputs into.
     private var pairScratchCount: Int {
-        guard case .bf16Pairs = weights else { return 0 }
+        guard case .bf16Pairs = layout else { return 0 }
         return Int(unet_strip_gemm_bf16_scratch_words(Int64(inputChannels)))
     }
 
@@ -232,7 +238,7 @@ struct WinogradConv3x3: Sendable {
     /// V[ξ] of the band's tiles: in strips for the own GEMMs, else plain for OpenBLAS.
     private func transformInput(_ input: UnsafePointer<Float>, height: Int, width: Int, band: Band, rowBuffer: UnsafeMutablePointer<Float>) {
         let strip: Int64
-        if case .rowMajor = weights { strip = 0 } else { strip = Int64(Self.stripTiles) }
+        if case .rowMajor = layout { strip = 0 } else { strip = Int64(Self.stripTiles) }
         unet_winograd4_input(vectorised ? 1 : 0, input, Int64(inputChannels), Int64(height), Int64(width), Int64(band.rows.lowerBound),
                              Int64(band.rows.upperBound), strip, band.transformed!, Int64(band.inputStride), rowBuffer)
     }
@@ -240,25 +246,25 @@ struct WinogradConv3x3: Sendable {
     /// M[ξ] = U[ξ] · V[ξ] for the points `points`.
     private func multiply(_ band: Band, points: Range<Int>, pairs: UnsafeMutablePointer<UInt32>) {
         let v = band.transformed!, m = band.products, strips = Int64(band.stored / Self.stripTiles)
-        switch weights {
-        case .packed(let packed, let floatsPerPoint):
-            packed.withUnsafeBufferPointer { packed in
+        switch layout {
+        case .packed(let floatsPerPoint):
+            floatWeights.withUnsafeBufferPointer { packed in
                 for xi in points {
                     let ran = unet_strip_gemm(avx512 ? 1 : 0, packed.baseAddress! + xi * floatsPerPoint, Int64(outputChannels), Int64(inputChannels),
                                               v + xi * band.inputStride, strips, m + xi * band.outputStride, Int64(band.stored))
                     precondition(ran == 1, "the strip GEMM is built only for x86-64, where the AVX2 path runs")
                 }
             }
-        case .bf16Pairs(let packed, let wordsPerPoint, let native):
-            packed.withUnsafeBufferPointer { packed in
+        case .bf16Pairs(let wordsPerPoint, let native):
+            pairWeights.withUnsafeBufferPointer { packed in
                 for xi in points {
                     unet_strip_gemm_bf16(native ? 1 : 0, packed.baseAddress! + xi * wordsPerPoint, Int64(outputChannels),
                                          Int64(inputChannels), v + xi * band.inputStride, strips, m + xi * band.outputStride,
                                          Int64(band.stored), pairs)
                 }
             }
-        case .rowMajor(let u):
-            u.withUnsafeBufferPointer { u in
+        case .rowMajor:
+            floatWeights.withUnsafeBufferPointer { u in
                 for xi in points {
                     BLAS.gemm(m: outputChannels, n: band.tiles, k: inputChannels,
                               a: u.baseAddress! + xi * outputChannels * inputChannels, lda: inputChannels,
