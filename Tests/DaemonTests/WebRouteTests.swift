@@ -61,4 +61,39 @@ import Testing
             }
         }
     }
+
+    /// A lab's year: 10,000 finished slides (a few failed), paged, sorted and filtered by the route.
+    @Test func tenThousandResultsPageSortAndFilter() async throws {
+        try await ControlControllerTests.withRouter { client, dependencies in
+            let count = 10_000, start = Date(timeIntervalSince1970: 1_790_000_000)
+            try await dependencies.store.database.write { db in
+                for index in 0..<count {
+                    var job = Job(name: String(format: "slide-%05d.tif", index), spoolPath: "/spool/\(index)", claimedFrom: "/in/\(index)",
+                                  state: index % 100 == 7 ? .failed : .archived)
+                    job.outputName = String(format: "slide-%05d", index)
+                    job.finishedAt = start.addingTimeInterval(Double(index * 37 % count))  // finished in another order than named
+                    job.nuclei = index * 7_919 % 10_007  // all different
+                    job.seconds = Double(index % 50)
+                    try job.insert(db)
+                }
+            }
+            func page(_ query: String) async throws -> WebResultsResponse {
+                try await client.execute(uri: WebPath.results + "?" + query, method: .get) { response in
+                    #expect(response.status == .ok, "\(query)")
+                    return try ControlCoding.decoder().decode(WebResultsResponse.self, from: Data(buffer: response.body))
+                }
+            }
+            let byNuclei = try await page("sort=nuclei&order=desc&offset=100&limit=50&state=done")
+            let expected = (0..<count).filter { $0 % 100 != 7 }.map { $0 * 7_919 % 10_007 }.sorted(by: >)
+            #expect(byNuclei.total == count - count / 100)
+            #expect(byNuclei.results.map(\.nuclei) == expected[100..<150].map { Optional($0) })
+            let last = try await page("sort=finished&order=asc&offset=\(count - 3)&limit=50")
+            #expect(last.total == count && last.results.count == 3)
+            #expect(last.results.map(\.finishedAt) == last.results.map(\.finishedAt).sorted { $0! < $1! })
+            let named = try await page("sort=name&q=slide-0042")
+            #expect(named.total == 10 && named.results.map(\.name) == (420...429).map { String(format: "slide-%05d.tif", $0) }.reversed())
+            let failed = try await page("state=failed&limit=200")
+            #expect(failed.total == count / 100 && failed.results.allSatisfy { $0.state == .failed })
+        }
+    }
 }
