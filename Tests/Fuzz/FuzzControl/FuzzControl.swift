@@ -3,8 +3,8 @@
 // router unetd serves (status, jobs with their query parameters, pause, resume, retry, metrics) over
 // a real job database and model. POST /v1/reload runs for real (load, check, test inference, swap),
 // with the model named by its last path component in the harness's own folder: `a` a valid width-4
-// U-Net, `b` one with a NaN weight (refused after loading), anything else missing, no body the
-// configured (default) model; so the fuzzer cannot make it read arbitrary files. Run from the repository
+// U-Net (also the configured model, which a body-less reload loads again), `b` one with a NaN weight
+// (refused after loading), anything else missing; so the fuzzer cannot make it read arbitrary files. Run from the repository
 // root (scripts/fuzz.sh does), where the two models are copied from Tests/Fixtures/engine.
 import ControlProtocol
 import DaemonKit
@@ -27,7 +27,7 @@ let harness: (responder: RouterResponder<ControlContext>, logger: Logger, channe
     let pools = DaemonPools(database: BlockingPool(threads: 1), files: BlockingPool(threads: 1), compute: BlockingPool(threads: 1))
     var logger = Logger(label: "fuzz")
     logger.logLevel = .critical
-    let registry = try! ModelRegistry(path: nil, threads: 1, io: pools.files)
+    let registry = try! ModelRegistry(path: models + "/a", threads: 1, io: pools.files)
     let store = try! JobStore(path: configuration.database)
     _ = try! store.insert(Job(name: "a.tif", spoolPath: root + "/state/spool/a.tif", claimedFrom: root + "/inbox/a.tif", state: .failed))
     let status = DaemonStatus(), notifier = SystemdNotifier()
