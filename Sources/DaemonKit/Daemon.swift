@@ -26,6 +26,7 @@ public struct Daemon {
 
     public func run(prometheus: PrometheusCollectorRegistry) async throws {
         let logger = Logger(label: "unetd")
+        SystemAllocator.mapLargeBlocksApart()  // so that a reload costs no memory for good
         try NodeIdentity.set(configuration.nodeName)
         try Spool(configuration: configuration).prepareDirectories()
         let lock = try StateLock(stateDirectory: configuration.state)

@@ -71,16 +71,19 @@ public actor ModelRegistry {
     public func reload(path: String? = nil) async -> String? {
         let target = path ?? configuredPath
         let threads = self.threads, workers = self.workers, precision = self.precision
+        let refusal: String?
         do {
             let candidate = try await io.run { try Self.loadChecked(path: target, threads: threads, workers: workers, precision: precision) }
             current = candidate
             lastReload = .init(ok: true, at: Date(), error: nil)
-            return nil
+            refusal = nil
         } catch {
-            let message = "\(error)"
-            lastReload = .init(ok: false, at: Date(), error: message)
-            return message
+            refusal = "\(error)"
+            lastReload = .init(ok: false, at: Date(), error: refusal)
         }
+        // The replaced model (unless a slide still holds it) or the refused one is free now: give it back.
+        try? await io.run { SystemAllocator.releaseFreeMemory() }
+        return refusal
     }
 
     static func loadChecked(path: String?, threads: Int, workers: Int, precision: Precision) throws -> LoadedModel {
