@@ -6,7 +6,7 @@ import Glibc
 /// later allocations, and after the first large block is freed it stops mapping large blocks apart
 /// (its threshold rises with each one freed), so a model replaced by a reload, or a refused one (loaded
 /// whole before it was checked), stayed in the daemon's RSS as free heap: over 1,000 reloads of a
-/// width-64 model RSS wandered between 780 and 1,050 MB with no leak under it. With both calls below it
+/// width-64 model RSS wandered between 780 and 1,050 MiB with no leak under it. With both calls below it
 /// stays within 0.1% (BENCHMARKS.md, issue 32). Neither is in Swift's Glibc module (malloc.h), so both
 /// are looked up by name; with another C library they do nothing.
 enum SystemAllocator {
