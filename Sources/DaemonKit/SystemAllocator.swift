@@ -26,8 +26,6 @@ enum SystemAllocator {
         _ = unsafeBitCast(symbol, to: Trim.self)(0)
     }
 
-    private static func glibc(_ name: String) -> UnsafeMutableRawPointer? {
-        guard let program = dlopen(nil, RTLD_NOW) else { return nil }
-        return dlsym(program, name)
-    }
+    /// The C library's function `name`, looked up in every loaded object (a nil handle is `RTLD_DEFAULT`).
+    private static func glibc(_ name: String) -> UnsafeMutableRawPointer? { dlsym(nil, name) }
 }
