@@ -74,7 +74,7 @@ def main():
         assert status == 200, body
         width, height = (int(re.search(rf'{k}="(\d+)"', body.decode()).group(1)) for k in ("Width", "Height"))
         tile = int(re.search(r'TileSize="(\d+)"', body.decode()).group(1))
-        max_level = max(width, height).bit_length() - (1 if max(width, height) & (max(width, height) - 1) == 0 else 0)
+        max_level = (max(width, height) - 1).bit_length()  # Deep Zoom: ceil(log2 of the longer side)
         levels = []
         for level in range(max_level, -1, -1):
             scale = 2 ** (max_level - level)
